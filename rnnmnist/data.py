@@ -1,0 +1,41 @@
+"""`python -m rnnmnist.data`: fetch MNIST into the data directory and verify it.
+
+Verified files already there cost no network; a missing, corrupt or wrong file is replaced,
+and only by a copy that verifies.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import idx, sources
+from .dataset import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
+from .idx import DataError
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rnnmnist.data", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help=f"where the four .gz files live (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR}/)")
+    args = parser.parse_args(argv)
+    directory = args.data_dir or default_data_dir()
+    try:
+        sources.ensure(directory, _say, replace_bad=True)
+        bad = {k: v for k, v in sources.status(directory).items() if v}
+        if bad:
+            raise DataError(next(iter(bad.values())))
+    except DataError as e:
+        print(f"rnnmnist.data: error: {e}", file=sys.stderr)
+        return 1
+    for spec in idx.FILES:
+        print(f"{directory / spec.name}: verified (MD5 {spec.md5}, {spec.count} items)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""A faithful port of TF1's `tensorflow.examples.tutorials.mnist.input_data.read_data_sets`.
+
+It follows `tensorflow/contrib/learn/python/learn/datasets/mnist.py` as of TF 1.2+: 5,000
+validation images from the front of the training file, float32 pixels scaled by 1/255,
+dense labels to one-hot (float64, as `dense_to_one_hot` made them), and `DataSet.next_batch`
+with its shuffle at each epoch start and the carry-over of an epoch's tail into the next
+batch. The one deliberate difference: TF1 reseeded NumPy's *global* RNG with the graph-level
+seed in every DataSet constructor (`numpy.random.seed(seed1)`); here each DataSet owns a
+`RandomState` seeded the same way, so the same seed gives the same permutations without
+touching global state.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import idx, sources
+from .idx import DataError
+
+DEFAULT_DATA_DIR = "MNIST_data"  # as in the tutorials
+DATA_DIR_ENV = "RNNMNIST_DATA_DIR"
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+
+
+def dense_to_one_hot(labels_dense: np.ndarray, num_classes: int = 10) -> np.ndarray:
+    num_labels = labels_dense.shape[0]
+    index_offset = np.arange(num_labels) * num_classes
+    labels_one_hot = np.zeros((num_labels, num_classes))  # float64, as in TF1
+    labels_one_hot.flat[index_offset + labels_dense.ravel()] = 1
+    return labels_one_hot
+
+
+class DataSet:
+    def __init__(self, images: np.ndarray, labels: np.ndarray, *, reshape: bool = True,
+                 seed: int | None = None):
+        """`seed` plays the graph-level seed's part: TF1 called numpy.random.seed(graph_seed)."""
+        self._rng = np.random.RandomState(seed)
+        assert images.shape[0] == labels.shape[0], (images.shape, labels.shape)
+        self._num_examples = images.shape[0]
+        if reshape:
+            assert images.shape[3] == 1
+            images = images.reshape(images.shape[0], images.shape[1] * images.shape[2])
+        # Convert from [0, 255] -> [0.0, 1.0], in float32 as TF1 did.
+        images = images.astype(np.float32)
+        images = np.multiply(images, 1.0 / 255.0)
+        self._images = images
+        self._labels = labels
+        self._epochs_completed = 0
+        self._index_in_epoch = 0
+
+    @property
+    def images(self) -> np.ndarray:
+        return self._images
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self._labels
+
+    @property
+    def num_examples(self) -> int:
+        return self._num_examples
+
+    @property
+    def epochs_completed(self) -> int:
+        return self._epochs_completed
+
+    def next_batch(self, batch_size: int, shuffle: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        start = self._index_in_epoch
+        # Shuffle for the first epoch
+        if self._epochs_completed == 0 and start == 0 and shuffle:
+            perm0 = np.arange(self._num_examples)
+            self._rng.shuffle(perm0)
+            self._images = self.images[perm0]
+            self._labels = self.labels[perm0]
+        # Go to the next epoch
+        if start + batch_size > self._num_examples:
+            self._epochs_completed += 1
+            # Get the rest examples in this epoch
+            rest_num_examples = self._num_examples - start
+            images_rest_part = self._images[start:self._num_examples]
+            labels_rest_part = self._labels[start:self._num_examples]
+            if shuffle:
+                perm = np.arange(self._num_examples)
+                self._rng.shuffle(perm)
+                self._images = self.images[perm]
+                self._labels = self.labels[perm]
+            start = 0
+            self._index_in_epoch = batch_size - rest_num_examples
+            end = self._index_in_epoch
+            images_new_part = self._images[start:end]
+            labels_new_part = self._labels[start:end]
+            return (np.concatenate((images_rest_part, images_new_part), axis=0),
+                    np.concatenate((labels_rest_part, labels_new_part), axis=0))
+        self._index_in_epoch += batch_size
+        end = self._index_in_epoch
+        return self._images[start:end], self._labels[start:end]
+
+
+@dataclass(frozen=True)
+class Datasets:
+    train: DataSet
+    validation: DataSet
+    test: DataSet
+
+
+@dataclass(frozen=True)
+class RawMnist:
+    """The four verified files as uint8 arrays; read once, then shared by every run."""
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+
+
+_cache: dict[Path, RawMnist] = {}
+
+
+def load_raw(directory: Path, say=lambda s: None) -> RawMnist:
+    """Verified arrays from `directory`, fetching missing files first (no network if all are there)."""
+    directory = Path(directory)
+    key = directory.resolve()
+    if key not in _cache:
+        if directory.exists() and not directory.is_dir():
+            raise DataError(f"{directory}: is a file, not a directory; give --data-dir a directory")
+        if any(not (directory / spec.name).exists() for spec in idx.FILES):
+            sources.ensure(directory, say)
+        try:
+            arrays = [idx.load(spec, directory) for spec in idx.FILES]
+        except DataError as e:
+            raise DataError(f"{e}; {sources.fetch_hint(directory)}") from None
+        _cache[key] = RawMnist(*arrays)
+    return _cache[key]
+
+
+def read_data_sets(train_dir: str | Path, one_hot: bool = False, reshape: bool = True,
+                   validation_size: int = 5000, seed: int | None = None, say=lambda s: None,
+                   echo=lambda s: None) -> Datasets:
+    """`say` gets fetch progress; `echo` the lines TF1 printed ("Extracting MNIST_data/...")."""
+    raw = load_raw(Path(train_dir), say)
+    for spec in idx.FILES:
+        echo(f"Extracting {Path(train_dir) / spec.name}")
+    train_images, train_labels = raw.train_images, raw.train_labels
+    test_labels = raw.test_labels
+    if one_hot:
+        train_labels, test_labels = dense_to_one_hot(train_labels), dense_to_one_hot(test_labels)
+    if not 0 <= validation_size <= len(train_images):
+        raise ValueError(f"Validation size should be between 0 and {len(train_images)}. "
+                         f"Received: {validation_size}.")
+    options = dict(reshape=reshape, seed=seed)
+    return Datasets(
+        train=DataSet(train_images[validation_size:], train_labels[validation_size:], **options),
+        validation=DataSet(train_images[:validation_size], train_labels[:validation_size], **options),
+        test=DataSet(raw.test_images, test_labels, **options),
+    )

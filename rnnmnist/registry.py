@@ -1,0 +1,30 @@
+"""The variants: found by module name in `variants/`, described without importing TensorFlow."""
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+from pathlib import Path
+
+import variants
+
+from .spec import Variant
+
+
+def names() -> list[str]:
+    """Variant names: module `softmax_bug` is variant `softmax-bug`."""
+    return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(variants.__path__))
+
+
+def describe(name: str) -> str:
+    """The first line of the variant module's docstring, read without importing it."""
+    path = Path(variants.__path__[0]) / f"{name.replace('-', '_')}.py"
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    return doc.splitlines()[0] if doc else ""
+
+
+def load(name: str) -> Variant:
+    """Import the variant (this imports TensorFlow)."""
+    if name not in names():
+        raise KeyError(name)
+    return importlib.import_module(f"variants.{name.replace('-', '_')}").VARIANT

@@ -1,0 +1,89 @@
+"""The command line: bad input is one line and exit 2; a truncated run is marked and saved."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rnnmnist import registry
+
+
+def cli(*args, cwd, module="rnnmnist.reproduce", timeout=300):
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_list_shows_every_variant_with_a_description(tmp_path):
+    out = cli("--list", cwd=tmp_path)
+    assert out.returncode == 0
+    lines = out.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == registry.names()
+    assert all(len(line.split()) > 3 for line in lines)
+
+
+@pytest.mark.parametrize("args, expect", [
+    (["--variant", "nope"], "unknown variant 'nope'; known variants: morvan"),
+    ([], "give --variant NAME"),
+    (["--variant", "morvan", "--steps", "0"], "--steps: must be at least 1"),
+    (["--variant", "morvan", "--steps", "-3"], "--steps: must be at least 1"),
+    (["--variant", "morvan", "--steps", "ten"], "--steps: expected a whole number"),
+    (["--variant", "morvan", "--seed", "-1"], "--seed: must be between 0"),
+    (["--variant", "morvan", "--data-dir", "afile"], "--data-dir afile is a file"),
+    (["--variant", "morvan", "--out", "afile"], "cannot write results to --out afile"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, expect):
+    (tmp_path / "afile").write_text("x")
+    out = cli(*args, cwd=tmp_path, timeout=60)
+    assert out.returncode == 2, out.stderr
+    assert expect in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_corrupt_data_is_one_line_with_the_fix(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    from rnnmnist import idx
+    for spec in idx.FILES:
+        (data / spec.name).write_bytes(b"\x1f\x8b\x08 truncated")
+    out = cli("--variant", "morvan", "--steps", "1", "--data-dir", str(data), cwd=tmp_path)
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    error = [line for line in out.stderr.splitlines() if "error" in line]
+    assert len(error) == 1 and "python -m rnnmnist.data" in error[0] and "train-images-idx3-ubyte.gz" in error[0]
+    assert (data / idx.TRAIN_IMAGES.name).read_bytes() == b"\x1f\x8b\x08 truncated"  # nothing lost
+
+
+def test_truncated_run_prints_compares_and_saves(tmp_path, mnist_dir):
+    out = cli("--variant", "morvan", "--steps", "41", "--data-dir", str(mnist_dir), "--out", "res", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("# morvan (morvan.md): 41 of 782 steps, seed 1")
+    assert "[TRUNCATED run]" in out.stdout and "not reached" in out.stdout
+    assert "37 documented checkpoints not reached" in out.stdout
+    saved = list((tmp_path / "res" / "morvan").glob("*.json"))
+    assert len(saved) == 1 and saved[0].name.endswith("_seed1_truncated.json")
+    record = json.loads(saved[0].read_text())
+    assert record["truncated"] is True and record["steps_run"] == 41 and record["steps_total"] == 782
+    assert [p["at"] for p in record["curve"]] == [0, 20, 40]
+    assert record["comparison"]["compared"] == 3
+    for key in ("git", "tensorflow", "numpy", "cpu"):
+        assert record["provenance"][key]
+    assert record["command"].startswith("python -m rnnmnist.reproduce --variant morvan --steps 41")
+    assert "Extracting" not in out.stderr and "WARNING" not in out.stderr  # TensorFlow's noise is hidden
+
+
+def test_quiet_prints_only_the_comparison(tmp_path, mnist_dir):
+    out = cli("--variant", "morvan", "--steps", "21", "--quiet", "--data-dir", str(mnist_dir), "--out", "res",
+              cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "Extracting" not in out.stdout and "verdict:" in out.stdout
+    assert out.stderr == ""
+
+
+def test_data_command_verifies_without_network(mnist_dir, tmp_path):
+    out = cli("--data-dir", str(mnist_dir), cwd=tmp_path, module="rnnmnist.data")
+    assert out.returncode == 0
+    assert out.stdout.count("verified") == 4

@@ -1,0 +1,76 @@
+"""DataSet.next_batch against a plain reference, and read_data_sets against TF1's behaviour."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnmnist.dataset import DataSet, dense_to_one_hot, read_data_sets
+
+
+def tiny(n: int, seed: int | None) -> DataSet:
+    # image i holds the value i everywhere (before scaling), so a batch says which examples it has
+    images = np.repeat(np.arange(n, dtype=np.uint8), 4).reshape(n, 2, 2, 1)
+    return DataSet(images, np.arange(n), seed=seed)
+
+
+def reference_order(n: int, seed: int, epochs: int) -> np.ndarray:
+    """TF1's order, written plainly: each epoch permutes the previous epoch's order."""
+    rng = np.random.RandomState(seed)
+    order, stream = np.arange(n), []
+    for _ in range(epochs):
+        perm = np.arange(n)
+        rng.shuffle(perm)
+        order = order[perm]
+        stream.append(order)
+    return np.concatenate(stream)
+
+
+@pytest.mark.parametrize("n, batch", [(10, 3), (10, 4), (10, 10), (11, 7), (55000 // 1000, 16)])
+def test_next_batch_carries_the_epoch_tail_into_the_next_batch(n, batch):
+    ds, seed = tiny(n, 5), 5
+    batches = 3 * n // batch + 2
+    stream = reference_order(n, seed, epochs=batches * batch // n + 2)
+    for b in range(batches):
+        _, labels = ds.next_batch(batch)
+        assert labels.tolist() == stream[b * batch:(b + 1) * batch].tolist(), f"batch {b}"
+    assert ds.epochs_completed == (batches * batch - 1) // n
+
+
+def test_images_follow_labels_and_are_scaled_like_tf1():
+    ds = tiny(10, 1)
+    for _ in range(7):
+        images, labels = ds.next_batch(4)
+        assert images.dtype == np.float32 and images.shape == (4, 4)
+        expected = labels.astype(np.float32)[:, None] * np.float32(1.0 / 255.0)
+        assert np.array_equal(images, np.repeat(expected, 4, axis=1))
+
+
+def test_seed_means_what_the_graph_seed_meant_in_tf1_without_touching_global_state():
+    state = np.random.get_state()
+    _, first = tiny(50, 1).next_batch(50)
+    np.random.seed(1)            # what TF1 did with tf.set_random_seed(1) ...
+    perm = np.arange(50)
+    np.random.shuffle(perm)      # ... then at the first next_batch
+    assert first.tolist() == perm.tolist()
+    np.random.set_state(state)
+    tiny(50, 1).next_batch(50)
+    assert np.array_equal(np.random.get_state()[1], state[1])  # global RNG untouched
+    assert tiny(50, 1).next_batch(50)[1].tolist() == first.tolist()
+    assert tiny(50, 2).next_batch(50)[1].tolist() != first.tolist()
+
+
+def test_dense_to_one_hot():
+    one_hot = dense_to_one_hot(np.array([3, 0, 9]))
+    assert one_hot.dtype == np.float64  # as TF1's numpy.zeros made it
+    assert one_hot.argmax(1).tolist() == [3, 0, 9] and one_hot.sum() == 3
+
+
+def test_read_data_sets_splits_validation_off_the_front(mnist_dir):
+    from rnnmnist import idx
+    raw_labels = idx.load(idx.TRAIN_LABELS, mnist_dir)
+    mnist = read_data_sets(mnist_dir, one_hot=True, seed=1)
+    assert (mnist.train.num_examples, mnist.validation.num_examples, mnist.test.num_examples) == (55000, 5000, 10000)
+    assert mnist.train.images.shape == (55000, 784) and mnist.train.images.dtype == np.float32
+    assert mnist.validation.labels.argmax(1).tolist() == raw_labels[:5000].tolist()
+    assert mnist.train.labels.argmax(1).tolist() == raw_labels[5000:].tolist()
+    assert mnist.train.images.max() == 1.0 and mnist.train.images.min() == 0.0

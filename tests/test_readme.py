@@ -1,0 +1,13 @@
+"""The README's commands are the ones CI runs."""
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_ci_runs_the_readmes_test_command():
+    readme = (REPO / "README.md").read_text()
+    ci = (REPO / ".ci" / "run").read_text()
+    test_command = 'pip install -e ".[test]" && python -m pytest'
+    assert f"\n{test_command}\n" in readme
+    assert f"\n{test_command}\n" in ci
+    assert "\npip install -e . && python -m rnnmnist.reproduce --variant morvan\n" in readme

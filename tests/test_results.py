@@ -1,0 +1,42 @@
+"""Results are written atomically and never replace an existing run; committed runs still hold."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rnnmnist import compare, registry, results
+from rnnmnist.spec import BATCH_ACCURACY, BATCH_LOSS, Point
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_save_never_replaces_and_leaves_no_temporary_file(tmp_path):
+    record = {"variant": "morvan", "seed": 3, "truncated": False, "curve": []}
+    paths = {results.save(dict(record, n=i), tmp_path) for i in range(3)}
+    assert len(paths) == 3
+    assert sorted(json.loads(p.read_text())["n"] for p in paths) == [0, 1, 2]
+    assert [p.name for p in (tmp_path / "morvan").iterdir() if p.suffix != ".json"] == []
+
+
+COMMITTED = sorted((REPO / "results").glob("*/*.json"))
+
+
+def test_there_is_a_committed_full_run_of_every_variant_with_a_reference():
+    full = {json.loads(p.read_text())["variant"] for p in COMMITTED if not json.loads(p.read_text())["truncated"]}
+    assert {"morvan"} <= full
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_committed_run_still_agrees_with_the_documented_numbers(path):
+    """The regression test: the committed curve, compared again by today's code and reference."""
+    record = json.loads(path.read_text())
+    variant = registry.load(record["variant"])
+    curve = [Point(**p) for p in record["curve"]]
+    sizes = {BATCH_ACCURACY: record["schedule"]["batch_size"], BATCH_LOSS: record["schedule"]["batch_size"]}
+    result = compare.compare(curve, variant.reference, sizes)
+    assert result.verdict == record["comparison"]["verdict"]
+    if not record["truncated"] and variant.reference:
+        assert result.verdict == compare.REPRODUCED, result.reason
+        assert result.not_reached == 0

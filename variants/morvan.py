@@ -1,0 +1,114 @@
+"""Morvan Zhou (2016): input projection + BasicLSTMCell(128) + dynamic_rnn, last output, Adam 1e-3, 782 steps.
+
+Source: shared/tutorials/morvan.md ("RNN LSTM 循环神经网络 (分类例子)", 2016-11-03), code
+tensorflowTUT/tf20_RNN2. The graph below is the tutorial's, in its order. Lines the
+TensorFlow 2 API forced to change carry the original beside them as `# TF1:`.
+"""
+from rnnmnist import tfcompat
+from rnnmnist.printing import numpy113_str
+from rnnmnist.spec import BATCH_ACCURACY, Event, Graph, Point, Reference, Schedule, Variant, steps_while
+
+tf = tfcompat.v1  # TF1: import tensorflow as tf
+
+# tf.set_random_seed(1): the runner sets the graph seed (and, as TF1 did, seeds the data shuffle with it)
+SEED = 1
+
+# hyperparameters
+lr = 0.001                  # learning rate
+training_iters = 100000     # train step 上限
+batch_size = 128
+n_inputs = 28               # MNIST data input (img shape: 28*28)
+n_steps = 28                # time steps
+n_hidden_units = 128        # neurons in hidden layer
+n_classes = 10              # MNIST classes (0-9 digits)
+
+# The tutorial prints no output of its own. It is the same network, recipe and print cadence
+# as final_state.md (outputs[-1] equals final_state.h when no sequence_length is given), so its
+# checkpoints (steps 0, 20, ..., 780) are compared with the first 40 numbers final_state.md printed.
+DOCUMENTED = (
+    0.171875, 0.71875, 0.695312, 0.78125, 0.859375, 0.828125, 0.90625, 0.914062, 0.882812, 0.914062,
+    0.898438, 0.914062, 0.929688, 0.898438, 0.9375, 0.96875, 0.9375, 0.976562, 0.960938, 0.945312,
+    0.960938, 0.953125, 0.984375, 0.953125, 0.96875, 0.976562, 0.960938, 0.976562, 0.953125, 0.953125,
+    0.9375, 0.953125, 0.992188, 0.960938, 0.945312, 0.96875, 0.976562, 0.953125, 0.96875, 0.992188,
+)
+
+
+def build() -> Graph:
+    # tf Graph input
+    x = tf.placeholder(tf.float32, [None, n_steps, n_inputs])
+    y = tf.placeholder(tf.float32, [None, n_classes])
+
+    # Define weights
+    weights = {
+        # (28, 128)
+        'in': tf.Variable(tf.random_normal([n_inputs, n_hidden_units])),
+        # (128, 10)
+        'out': tf.Variable(tf.random_normal([n_hidden_units, n_classes]))
+    }
+    biases = {
+        # (128, )
+        'in': tf.Variable(tf.constant(0.1, shape=[n_hidden_units, ])),
+        # (10, )
+        'out': tf.Variable(tf.constant(0.1, shape=[n_classes, ]))
+    }
+
+    def RNN(X, weights, biases):
+        # hidden layer for input to cell
+        # X ==> (128 batch * 28 steps, 28 inputs)
+        X = tf.reshape(X, [-1, n_inputs])
+        # X_in = (128 batch * 28 steps, 128 hidden)
+        X_in = tf.matmul(X, weights['in']) + biases['in']
+        # X_in ==> (128 batch, 28 steps, 128 hidden)
+        X_in = tf.reshape(X_in, [-1, n_steps, n_hidden_units])
+
+        # cell: tf.compat.v1.nn.rnn_cell still has BasicLSTMCell, with tf-keras installed
+        lstm_cell = tf.nn.rnn_cell.BasicLSTMCell(n_hidden_units, forget_bias=1.0, state_is_tuple=True)
+        # lstm cell is divided into two parts (c_state, h_state); zero_state fixes the batch at 128
+        init_state = lstm_cell.zero_state(batch_size, dtype=tf.float32)
+        outputs, final_state = tf.nn.dynamic_rnn(lstm_cell, X_in, initial_state=init_state, time_major=False)
+
+        # hidden layer for output as the final results
+        # unpack to list [(batch, outputs)..] * steps
+        outputs = tf.unstack(tf.transpose(outputs, [1, 0, 2]))  # TF1: tf.unpack(tf.transpose(outputs, [1, 0, 2]))
+        results = tf.matmul(outputs[-1], weights['out']) + biases['out']
+        return results
+
+    pred = RNN(x, weights, biases)
+    # TF 0.x took (logits, labels) positionally; since TF 1.0 the arguments must be named, and
+    # compat.v1's signature is (labels, logits, ...), so the positional call would swap them.
+    cost = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(logits=pred, labels=y))
+    # TF1: cost = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(pred, y))
+    train_op = tf.train.AdamOptimizer(lr).minimize(cost)
+
+    correct_pred = tf.equal(tf.argmax(pred, 1), tf.argmax(y, 1))
+    accuracy = tf.reduce_mean(tf.cast(correct_pred, tf.float32))
+
+    init = tf.initialize_all_variables()  # still in compat.v1, as a deprecated alias
+    return Graph(x=x, y=y, train_op=train_op, loss=cost, accuracy=accuracy, init=init,
+                 fixed_batch=batch_size)
+
+
+def print_event(e: Event) -> list[str]:
+    # print(sess.run(accuracy, feed_dict={x: batch_xs, y: batch_ys})), a float32 in NumPy < 1.14
+    return [numpy113_str(e.values[BATCH_ACCURACY])]
+
+
+
+VARIANT = Variant(
+    name="morvan",
+    tutorial="morvan.md",
+    hyperparameters=dict(lr=lr, training_iters=training_iters, batch_size=batch_size, n_inputs=n_inputs,
+                         n_steps=n_steps, n_hidden_units=n_hidden_units, n_classes=n_classes,
+                         optimizer="Adam", init="random_normal weights, 0.1 biases"),
+    build=build,
+    feed_shape=(n_steps, n_inputs),  # batch_xs.reshape([batch_size, n_steps, n_inputs])
+    # step = 0; while step * batch_size < training_iters: ...; if step % 20 == 0: print(...)
+    schedule=Schedule(batch_size=batch_size, steps=steps_while(0, batch_size, training_iters),
+                      every=20, batch_metrics=(BATCH_ACCURACY,)),
+    seed=SEED,
+    print_event=print_event,
+    reference=Reference(
+        source="final_state.md, first 40 printed batch accuracies (same network and recipe)",
+        points=tuple(Point(BATCH_ACCURACY, 20 * i, v) for i, v in enumerate(DOCUMENTED)),
+    ),
+)
