@@ -116,7 +116,7 @@ def table(comparison: Comparison, fmt: str = "github") -> str:
             body.append([LABELS.get(r.metric, r.metric), r.at, f"{r.documented:.6g}", "not reached", "", "", ""])
         else:
             body.append([LABELS.get(r.metric, r.metric), r.at, f"{r.documented:.6g}", f"{r.reproduced:.6g}",
-                         f"{r.reproduced - r.documented:+.4f}", f"±{r.half_width:.4f}",
+                         f"{round(r.reproduced - r.documented, 4) + 0.0:+.4f}", f"±{r.half_width:.4f}",
                          "yes" if r.inside else "NO"])
     return tabulate(body, headers=["metric", "step", "documented", "reproduced", "difference", "95% band", "inside"],
                     tablefmt=fmt, disable_numparse=True)

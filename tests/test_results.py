@@ -40,3 +40,21 @@ def test_committed_run_still_agrees_with_the_documented_numbers(path):
     if not record["truncated"] and variant.reference:
         assert result.verdict == compare.REPRODUCED, result.reason
         assert result.not_reached == 0
+
+
+def test_same_seed_on_the_same_machine_gives_the_committed_curve(mnist_dir):
+    """Determinism across processes: a fresh run repeats the committed run's first checkpoints bit for bit."""
+    from rnnmnist import runner
+    from rnnmnist.tfcompat import tf
+    import numpy as np
+    path = next((p for p in COMMITTED if "morvan" in p.parent.name and "truncated" not in p.name), None)
+    if path is None:
+        pytest.skip("no committed morvan run")
+    record = json.loads(path.read_text())
+    here = {"cpu": results.cpu_model(), "tensorflow": tf.__version__, "numpy": np.__version__}
+    there = {k: record["provenance"][k] for k in here}
+    if here != there:
+        pytest.skip(f"bit-exactness holds only on the same CPU and versions: run {there}, here {here}")
+    variant = registry.load("morvan")
+    curve = runner.run(variant, mnist_dir, record["seed"], variant.schedule.truncated(81), echo=None, progress=None)
+    assert [p.value for p in curve.points] == [p["value"] for p in record["curve"]][:5]
