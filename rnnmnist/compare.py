@@ -24,6 +24,7 @@ from typing import Iterable, Mapping
 
 from tabulate import tabulate
 
+from .printing import numpy113_str
 from .spec import BATCH_ACCURACY, Point, Reference
 
 Z_95 = 1.959964
@@ -102,7 +103,7 @@ def compare(curve: Iterable[Point], reference: Reference | None, sample_sizes: M
         verdict = NOT_REPRODUCED
         reason = f"{misses} of {len(compared)} checkpoints outside the 95% band; chance alone allows {allowed}"
     if not_reached:
-        reason += f" (truncated run: {not_reached} documented checkpoints not reached, not compared)"
+        reason += f"; truncated run: {not_reached} documented checkpoints not reached, not compared"
     return Comparison(tuple(rows), len(compared), inside, allowed, not_reached, verdict, reason)
 
 
@@ -110,12 +111,11 @@ LABELS = {BATCH_ACCURACY: "batch accuracy"}
 
 
 def table(comparison: Comparison, fmt: str = "github") -> str:
+    """The compared checkpoints (a truncated run's unreached ones are counted in the reason, not listed)."""
     body = []
     for r in comparison.rows:
-        if r.reproduced is None:
-            body.append([LABELS.get(r.metric, r.metric), r.at, f"{r.documented:.6g}", "not reached", "", "", ""])
-        else:
-            body.append([LABELS.get(r.metric, r.metric), r.at, f"{r.documented:.6g}", f"{r.reproduced:.6g}",
+        if r.reproduced is not None:
+            body.append([LABELS.get(r.metric, r.metric), r.at, numpy113_str(r.documented), numpy113_str(r.reproduced),
                          f"{round(r.reproduced - r.documented, 4) + 0.0:+.4f}", f"±{r.half_width:.4f}",
                          "yes" if r.inside else "NO"])
     return tabulate(body, headers=["metric", "step", "documented", "reproduced", "difference", "95% band", "inside"],

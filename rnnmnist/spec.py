@@ -18,6 +18,7 @@ class Graph:
     loss: Any
     accuracy: Any
     init: Any
+    correct: Any = None  # per-example correctness (the tutorials' correct_pred)
     # A `zero_state(batch_size)` bakes the batch size into the graph: feed only that many.
     fixed_batch: int | None = None
 

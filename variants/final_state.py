@@ -1,0 +1,113 @@
+"""Notebook (TF 1.x): projection + BasicLSTMCell(128) + dynamic_rnn, logits from states_[1], Adam 1e-3, 20,000 steps.
+
+Source: shared/tutorials/final_state.md, a Jupyter notebook with its stored output. The graph
+below is the notebook's, cell by cell. Lines the TensorFlow 2 API forced to change carry
+the original beside them as `# TF1:`.
+"""
+from rnnmnist import tfcompat
+from rnnmnist.printing import numpy113_str
+from rnnmnist.spec import BATCH_ACCURACY, Event, Graph, Point, Reference, Schedule, Variant
+
+tf = tfcompat.v1  # TF1: import tensorflow as tf
+
+# The notebook sets no seed (its weights and data order came from OS entropy);
+# rnnmnist's default seed makes a run repeatable. --seed picks another.
+SEED = 0
+
+# In [3]
+lr = 0.001
+iteration = 20000
+batch_size = 128
+
+input_size = 28
+time_step = 28
+neurons = 128
+classes = 10
+
+# The stored output: batch accuracy after the update, every 20 steps (0, 20, ..., 2480);
+# the notebook's output is cut after these 125 lines.
+DOCUMENTED = (
+    0.171875, 0.71875, 0.695312, 0.78125, 0.859375, 0.828125, 0.90625, 0.914062, 0.882812, 0.914062,
+    0.898438, 0.914062, 0.929688, 0.898438, 0.9375, 0.96875, 0.9375, 0.976562, 0.960938, 0.945312,
+    0.960938, 0.953125, 0.984375, 0.953125, 0.96875, 0.976562, 0.960938, 0.976562, 0.953125, 0.953125,
+    0.9375, 0.953125, 0.992188, 0.960938, 0.945312, 0.96875, 0.976562, 0.953125, 0.96875, 0.992188,
+    0.945312, 0.96875, 0.984375, 0.976562, 0.992188, 0.976562, 0.976562, 0.96875, 0.96875, 0.960938,
+    0.992188, 0.984375, 0.976562, 0.984375, 0.976562, 0.976562, 0.984375, 1.0, 0.976562, 0.984375,
+    0.984375, 0.976562, 0.984375, 1.0, 0.984375, 0.96875, 0.976562, 0.984375, 1.0, 0.976562,
+    0.984375, 0.960938, 0.96875, 0.992188, 0.976562, 0.992188, 0.992188, 0.984375, 1.0, 0.96875,
+    0.96875, 0.976562, 0.960938, 0.992188, 0.976562, 0.976562, 0.984375, 0.992188, 1.0, 0.992188,
+    0.992188, 0.992188, 0.984375, 1.0, 1.0, 0.992188, 1.0, 1.0, 1.0, 1.0,
+    0.976562, 0.984375, 1.0, 1.0, 0.976562, 0.992188, 0.96875, 1.0, 0.984375, 0.984375,
+    0.96875, 0.992188, 0.976562, 1.0, 1.0, 0.992188, 0.984375, 0.992188, 0.96875, 1.0,
+    1.0, 0.992188, 1.0, 0.992188, 1.0,
+)
+EVERY = 20
+
+
+def build() -> Graph:
+    # In [2]: sess = tf.InteractiveSession() -- the runner opens a tf.compat.v1.Session instead
+
+    # In [4]
+    xs = tf.placeholder(tf.float32, [None, time_step, input_size])
+    ys = tf.placeholder(tf.float32, [None, classes])
+
+    # In [5]
+    weight = {
+        'in': tf.Variable(tf.random_normal([input_size, neurons])),
+        'out': tf.Variable(tf.random_normal([neurons, classes]))
+    }
+    bias = {
+        'in': tf.Variable(tf.constant(0.1, shape=[neurons, ])),
+        'out': tf.Variable(tf.constant(0.1, shape=[classes, ]))
+    }
+
+    # In [6]
+    def RNN(X, W, B):
+        X = tf.reshape(X, [-1, input_size])
+        in_ = tf.matmul(X, W['in']) + B['in']
+        in_ = tf.reshape(in_, [-1, time_step, neurons])
+
+        first_lstm_cell = tf.nn.rnn_cell.BasicLSTMCell(neurons, forget_bias=1.0, state_is_tuple=True)
+        # TF1: first_lstm_cell = tf.contrib.rnn.BasicLSTMCell(neurons, forget_bias = 1.0, state_is_tuple = True)
+        init_state = first_lstm_cell.zero_state(batch_size, dtype=tf.float32)  # fixes the batch at 128
+
+        out_, states_ = tf.nn.dynamic_rnn(first_lstm_cell, in_, initial_state=init_state, time_major=False)
+
+        results = tf.matmul(states_[1], W['out']) + B['out']
+        return results
+
+    # In [7]
+    pred = RNN(xs, weight, bias)
+    cost = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(logits=pred, labels=ys))
+    train = tf.train.AdamOptimizer(lr).minimize(cost)
+
+    # In [8]: tf.arg_max survives in compat.v1 as a deprecated alias of tf.argmax
+    correct_pred = tf.equal(tf.arg_max(pred, 1), tf.arg_max(ys, 1))
+    accuracy = tf.reduce_mean(tf.cast(correct_pred, tf.float32))
+
+    return Graph(x=xs, y=ys, train_op=train, loss=cost, accuracy=accuracy,
+                 init=tf.global_variables_initializer(), correct=correct_pred, fixed_batch=batch_size)
+
+
+def print_event(e: Event) -> list[str]:
+    # print(sess.run(accuracy, feed_dict={xs: batch_xs, ys: batch_ys})), a float32 in NumPy < 1.14
+    return [numpy113_str(e.values[BATCH_ACCURACY])]
+
+
+VARIANT = Variant(
+    name="final-state",
+    tutorial="final_state.md",
+    hyperparameters=dict(lr=lr, iteration=iteration, batch_size=batch_size, input_size=input_size,
+                         time_step=time_step, neurons=neurons, classes=classes,
+                         optimizer="Adam", init="random_normal weights, 0.1 biases"),
+    build=build,
+    feed_shape=(time_step, input_size),  # batch_xs.reshape([batch_size, time_step, input_size])
+    # for step in range(20000): ...; if step % 20 == 0: print(...)
+    schedule=Schedule(batch_size=batch_size, steps=range(iteration), every=EVERY, batch_metrics=(BATCH_ACCURACY,)),
+    seed=SEED,
+    print_event=print_event,
+    reference=Reference(
+        source="final_state.md, its 125 printed batch accuracies (steps 0..2480)",
+        points=tuple(Point(BATCH_ACCURACY, EVERY * i, v) for i, v in enumerate(DOCUMENTED)),
+    ),
+)
