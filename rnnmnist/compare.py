@@ -1,15 +1,30 @@
 """Documented vs reproduced numbers: a band per checkpoint, a table, and a verdict.
 
-How the band of a batch accuracy is derived (nothing here is tuned to make a run pass):
-a number printed on a batch of n images is k/n with k ~ Binomial(n, p), p being the model's
-accuracy at that step. The documented and the reproduced number come from two independent
-runs, so even if both runs had the same p, their difference has variance 2 p (1 - p) / n:
-sqrt(2) times one run's noise. p is estimated from both numbers with one pseudo-count
-(p = (k1 + k2 + 1) / (2n + 2)), so that two runs at 100% still get a band of a few images.
-A checkpoint is inside when |reproduced - documented| <= 1.96 * sqrt(2 p (1 - p) / n), the
-95% band. What the band leaves out: runs with different seeds do not have the same p at every
-step (early in training especially), so a real reproduction misses more often than 5%;
-the seed ensembles of results/ measure that spread.
+Nothing here is tuned to make a run pass. Each band is the 95% range of the difference
+between two independent runs' numbers that the noise *we can derive* would produce:
+
+- Accuracies (a batch of n = 128 or 50, the whole test set n = 10,000, the training set
+  n = 55,000, the first n test images): a number measured on n images is k/n with
+  k ~ Binomial(n, p). Two independent runs, even at the same p, differ with variance
+  2 p (1 - p) / n: sqrt(2) times one run's noise. p is estimated from both numbers with one
+  pseudo-count, p = (k1 + k2 + 1) / (2n + 2), so two runs at 100% still get a band of a few
+  images. Band: 1.96 * sqrt(2 p (1 - p) / n).
+- Batch loss (one batch's mean cross-entropy): it has no binomial form. Its noise is
+  measured in the reproduced run itself: the scatter of successive checkpoints' losses
+  within 5 checkpoints either side (successive differences cancel the slow trend; if
+  loss = trend + e, E[d^2] = 2 var(e)). Band: 1.96 * sqrt(2) * sigma = 1.96 * rms(d).
+- Epoch mean loss (the average of an epoch's after-update batch losses): the standard error
+  of that mean, from the spread of the losses averaged (recorded with the point), for two
+  runs: 1.96 * sqrt(2) * sd / sqrt(steps). The losses trend down within an epoch, which
+  makes sd, and so the band, larger: conservative.
+- Every documented number was printed rounded; half its last digit is added.
+
+What the bands leave out: runs with different seeds do not reach the same p (or loss) at the
+same step. For batch accuracies the binomial noise dominates; for whole-set accuracies and
+epoch mean losses, measured on thousands of images, the seed-to-seed spread of the model
+itself dominates, so a single run misses these tight bands more often than 5%, and a miss
+there means "the curves differ by more than measurement noise", not "the tutorial is
+wrong". Seed ensembles measure that spread.
 
 Verdict: with N checkpoints each missing its 95% band with probability 0.05 by chance, the
 number of misses is Binomial(N, 0.05). The run reproduces the tutorial when it misses no more
@@ -24,8 +39,8 @@ from typing import Iterable, Mapping
 
 from tabulate import tabulate
 
-from .printing import numpy113_str
-from .spec import BATCH_ACCURACY, Point, Reference
+from .spec import (BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS, FINAL_TEST_ACCURACY, TEST_ACCURACY,
+                   TRAIN_ACCURACY, Point, Reference)
 
 Z_95 = 1.959964
 ALPHA = 0.05        # per-checkpoint miss probability under "same process"
@@ -39,6 +54,41 @@ def binomial_band(documented: float, reproduced: float, n: int) -> float:
     k = round(documented * n) + round(reproduced * n)
     p = (k + 1) / (2 * n + 2)
     return Z_95 * math.sqrt(2 * p * (1 - p) / n)
+
+
+ACCURACIES = (BATCH_ACCURACY, TRAIN_ACCURACY, TEST_ACCURACY, FINAL_TEST_ACCURACY)
+LOSS_WINDOW = 5  # checkpoints either side for the batch-loss scatter
+
+
+def loss_scatter_band(points: list[Point], at: int) -> float | None:
+    """1.96 * rms of successive differences of the run's batch losses near `at`."""
+    losses = sorted((p.at, p.value) for p in points if p.metric == BATCH_LOSS)
+    index = next((i for i, (step, _) in enumerate(losses) if step == at), None)
+    if index is None:
+        return None
+    window = [v for _, v in losses[max(0, index - LOSS_WINDOW):index + LOSS_WINDOW + 1]]
+    diffs = [b - a for a, b in zip(window, window[1:])]
+    if len(diffs) < 3:
+        return None
+    return Z_95 * math.sqrt(sum(d * d for d in diffs) / len(diffs))
+
+
+def rounding(documented: float) -> float:
+    """Half the last printed digit of a documented number."""
+    text = repr(documented)
+    decimals = len(text.split(".")[1]) if "." in text and "e" not in text else 0
+    return 0.5 * 10 ** -decimals
+
+
+def band(ref: Point, got: Point, curve: list[Point], sizes: Mapping[str, int]) -> float | None:
+    """Half-width of the 95% band for this checkpoint, or None where no band can be derived."""
+    if ref.metric in ACCURACIES:
+        return binomial_band(ref.value, got.value, sizes[ref.metric])
+    if ref.metric == BATCH_LOSS:
+        return loss_scatter_band(curve, got.at)
+    if ref.metric == EPOCH_MEAN_LOSS and got.sd is not None and sizes.get(EPOCH_MEAN_LOSS):
+        return Z_95 * math.sqrt(2) * got.sd / math.sqrt(sizes[EPOCH_MEAN_LOSS])
+    return None
 
 
 def allowed_misses(n_checkpoints: int, alpha: float = ALPHA, level: float = VERDICT_LEVEL) -> int:
@@ -57,7 +107,7 @@ class Row:
     at: int
     documented: float
     reproduced: float | None   # None: the (truncated) run did not reach this checkpoint
-    half_width: float | None
+    half_width: float | None   # None: not reached, or no band could be derived
     inside: bool | None
 
 
@@ -79,20 +129,21 @@ def compare(curve: Iterable[Point], reference: Reference | None, sample_sizes: M
     """
     if reference is None or not reference.points:
         return Comparison((), 0, 0, 0, 0, NO_REFERENCE, "the tutorial documents no numbers for this variant")
-    got = {(p.metric, p.at): p.value for p in curve}
+    curve = list(curve)
+    got = {(p.metric, p.at): p for p in curve}
     rows = []
     for ref in reference.points:
-        value = got.get((ref.metric, ref.at))
-        if value is None:
+        point = got.get((ref.metric, ref.at))
+        if point is None:
             rows.append(Row(ref.metric, ref.at, ref.value, None, None, None))
             continue
-        hw = binomial_band(ref.value, value, sample_sizes[ref.metric])
-        # Printed values are rounded to 6 digits: allow that much on top of the band.
-        rows.append(Row(ref.metric, ref.at, ref.value, value, hw, abs(value - ref.value) <= hw + 1e-6))
+        hw = band(ref, point, curve, sample_sizes)
+        inside = None if hw is None else abs(point.value - ref.value) <= hw + rounding(ref.value)
+        rows.append(Row(ref.metric, ref.at, ref.value, point.value, hw, inside))
     compared = [r for r in rows if r.inside is not None]
     inside = sum(r.inside for r in compared)
     allowed = allowed_misses(len(compared))
-    not_reached = len(rows) - len(compared)
+    not_reached = sum(r.reproduced is None for r in rows)
     misses = len(compared) - inside
     if not compared:
         verdict, reason = NO_REFERENCE, "the run stopped before the first documented checkpoint"
@@ -107,7 +158,9 @@ def compare(curve: Iterable[Point], reference: Reference | None, sample_sizes: M
     return Comparison(tuple(rows), len(compared), inside, allowed, not_reached, verdict, reason)
 
 
-LABELS = {BATCH_ACCURACY: "batch accuracy"}
+LABELS = {BATCH_ACCURACY: "batch accuracy", BATCH_LOSS: "batch loss", EPOCH_MEAN_LOSS: "epoch mean loss",
+          TRAIN_ACCURACY: "train accuracy", TEST_ACCURACY: "test accuracy", FINAL_TEST_ACCURACY: "final test accuracy"}
+EPOCH_METRICS = (EPOCH_MEAN_LOSS, TRAIN_ACCURACY, TEST_ACCURACY)
 
 
 def table(comparison: Comparison, fmt: str = "github") -> str:
@@ -115,8 +168,10 @@ def table(comparison: Comparison, fmt: str = "github") -> str:
     body = []
     for r in comparison.rows:
         if r.reproduced is not None:
-            body.append([LABELS.get(r.metric, r.metric), r.at, numpy113_str(r.documented), numpy113_str(r.reproduced),
-                         f"{round(r.reproduced - r.documented, 4) + 0.0:+.4f}", f"±{r.half_width:.4f}",
-                         "yes" if r.inside else "NO"])
-    return tabulate(body, headers=["metric", "step", "documented", "reproduced", "difference", "95% band", "inside"],
+            where = f"epoch {r.at}" if r.metric in EPOCH_METRICS else f"step {r.at}"
+            body.append([LABELS.get(r.metric, r.metric), where, repr(r.documented), f"{r.reproduced:.6g}",
+                         f"{round(r.reproduced - r.documented, 4) + 0.0:+.4f}",
+                         "none" if r.half_width is None else f"±{r.half_width:.4f}",
+                         {True: "yes", False: "NO", None: "-"}[r.inside]])
+    return tabulate(body, headers=["metric", "at", "documented", "reproduced", "difference", "95% band", "inside"],
                     tablefmt=fmt, disable_numparse=True)

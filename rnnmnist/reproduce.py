@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -42,11 +43,15 @@ def _seed(text: str) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m rnnmnist.reproduce", description=__doc__.split(":", 1)[1].strip())
-    p.add_argument("--variant", metavar="NAME", help="which tutorial (see --list)")
+    p.add_argument("--variant", metavar="NAME", help="which tutorial (see --list), or `all` for every one in turn")
     p.add_argument("--list", action="store_true", help="list the variants and exit")
     p.add_argument("--seed", type=_seed, help="graph and data-order seed (default: the tutorial's)")
     p.add_argument("--steps", type=_positive, metavar="N",
                    help="stop after N training steps (a truncated run, marked as such)")
+    p.add_argument("--epochs", type=_positive, metavar="N",
+                   help="stop after N epochs, for tutorials with an epoch loop (a truncated run)")
+    p.add_argument("--fix", action="append", default=[], metavar="NAME",
+                   help="switch off one of the tutorial's bugs (e.g. softmax for softmax-bug); repeatable")
     p.add_argument("--data-dir", type=Path, metavar="DIR",
                    help=f"MNIST directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR}/)")
     p.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
@@ -61,56 +66,51 @@ def _list() -> None:
         print(f"{name:20} {registry.describe(name)}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = parser()
-    args = p.parse_args(argv)
-    if args.list:
-        _list()
-        return 0
-    known = registry.names()
-    if not args.variant:
-        p.error(f"give --variant NAME (one of: {', '.join(known)}) or --list")
-    if args.variant not in known:
-        p.error(f"unknown variant {args.variant!r}; known variants: {', '.join(known)}")
-    data_dir = args.data_dir or default_data_dir()
-    if data_dir.exists() and not data_dir.is_dir():
-        p.error(f"--data-dir {data_dir} is a file; give a directory (it is created if missing)")
-    from . import results
-    try:
-        results.check_writable(args.out, args.variant)
-    except OSError as e:
-        p.error(f"cannot write results to --out {args.out} ({e.strerror or e}); give a writable directory")
-    if args.verbose:
-        os.environ["RNNMNIST_VERBOSE"] = "1"
+@dataclass(frozen=True)
+class Outcome:
+    """One variant's run, as the summary of `--variant all` shows it."""
+    variant: str
+    schedule: str
+    wall_time_s: float
+    headline: str       # the last documented accuracy it reached, or the run's last accuracy
+    documented: str
+    reproduced: str
+    inside: str
+    verdict: str
 
-    # Everything below imports TensorFlow.
-    from . import compare, runner
-    from .spec import BATCH_ACCURACY, BATCH_LOSS
+
+def _schedule_for(variant, args, p):
+    """The tutorial's schedule, truncated as asked; and whether it was."""
+    schedule = variant.schedule
+    if args.epochs is not None and schedule.steps_per_epoch:
+        schedule = schedule.truncated_epochs(args.epochs)
+    elif args.epochs is not None and args.variant != "all":
+        p.error(f"{variant.name} counts steps, not epochs: use --steps")
+    if args.steps is not None:
+        schedule = schedule.truncated(args.steps)
+    return schedule, len(schedule.steps) < len(variant.schedule.steps)
+
+
+def reproduce(variant, args, p, data_dir: Path) -> Outcome:
+    from . import compare, results, runner
     from .tfcompat import tf
 
-    variant = registry.load(args.variant)
     seed = variant.seed if args.seed is None else args.seed
-    schedule = variant.schedule
-    truncated = args.steps is not None and args.steps < len(schedule.steps)
-    if truncated:
-        schedule = schedule.truncated(args.steps)
-    echo = None if args.quiet else print
+    fixes = frozenset(args.fix)
+    schedule, truncated = _schedule_for(variant, args, p)
     print(f"# {variant.name} ({variant.tutorial}): {len(schedule.steps)} of {len(variant.schedule.steps)} steps, "
-          f"seed {seed}, TensorFlow {tf.__version__}", flush=True)
-    try:
-        curve = runner.run(variant, data_dir, seed, schedule, echo=echo,
-                           progress=None if args.quiet else sys.stderr)
-    except DataError as e:
-        print(f"rnnmnist: error: {e}", file=sys.stderr)
-        return EXIT_DATA
-
-    sizes = {BATCH_ACCURACY: schedule.batch_size, BATCH_LOSS: schedule.batch_size}
-    result = compare.compare(curve.points, variant.reference, sizes)
+          f"seed {seed}, TensorFlow {tf.__version__}" + (f", fixes: {', '.join(sorted(fixes))}" if fixes else ""),
+          flush=True)
+    curve = runner.run(variant, data_dir, seed, schedule, fixes=fixes, echo=None if args.quiet else print,
+                       progress=None if args.quiet else sys.stderr)
+    result = compare.compare(curve.points, variant.reference, schedule.sample_sizes())
     print()
     print(f"{variant.name}: {curve.steps_run} steps in {curve.wall_time_s:.1f} s "
           f"({curve.train_time_s / max(curve.steps_run, 1) * 1000:.0f} ms/step)"
           + (" [TRUNCATED run]" if truncated else ""))
-    if variant.reference:
+    if fixes:
+        print(f"with fixes: {', '.join(sorted(fixes))}: this is not the tutorial's graph")
+    if variant.reference and result.compared:
         print(f"reference: {variant.reference.source}")
         print(compare.table(result))
     print(f"verdict: {result.verdict} ({result.reason})")
@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         "variant": variant.name,
         "tutorial": variant.tutorial,
         "seed": seed,
+        "fixes": sorted(fixes),
         "command": results.command_line(),
         "truncated": truncated,
         "steps_run": curve.steps_run,
@@ -136,6 +137,75 @@ def main(argv: list[str] | None = None) -> int:
     }
     path = results.save(record, args.out)
     print(f"saved {path}")
+
+    reached = [r for r in result.rows if r.reproduced is not None and r.metric in compare.ACCURACIES]
+    if reached:
+        last = reached[-1]
+        headline = f"{compare.LABELS[last.metric]} @ {'epoch' if last.metric in compare.EPOCH_METRICS else 'step'} {last.at}"
+        documented, reproduced = repr(last.documented), f"{last.reproduced:.6g}"
+    else:
+        accuracies = [pt for pt in curve.points if pt.metric in compare.ACCURACIES]
+        last_pt = accuracies[-1] if accuracies else None
+        headline = f"{compare.LABELS[last_pt.metric]} @ {last_pt.at}" if last_pt else "-"
+        documented, reproduced = "-", f"{last_pt.value:.6g}" if last_pt else "-"
+    return Outcome(variant.name + "".join(f" --fix {f}" for f in sorted(fixes)),
+                   schedule.describe() + (" (truncated)" if truncated else ""), curve.wall_time_s,
+                   headline, documented, reproduced,
+                   f"{result.inside}/{result.compared}" if result.compared else "-", result.verdict)
+
+
+def summary_table(outcomes: list[Outcome]) -> str:
+    from tabulate import tabulate
+    rows = [[o.variant, o.schedule, f"{o.wall_time_s:.0f} s", o.headline, o.documented, o.reproduced, o.inside,
+             o.verdict] for o in outcomes]
+    return tabulate(rows, headers=["variant", "schedule", "wall time", "final documented metric", "documented",
+                                   "reproduced", "inside band", "verdict"], tablefmt="github", disable_numparse=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
+    args = p.parse_args(argv)
+    if args.list:
+        _list()
+        return 0
+    known = registry.names()
+    if not args.variant:
+        p.error(f"give --variant NAME (one of: {', '.join(known)}) or --list")
+    if args.variant != "all" and args.variant not in known:
+        p.error(f"unknown variant {args.variant!r}; known variants: {', '.join(known)}, or all")
+    if args.variant == "all" and args.fix:
+        p.error("--fix applies to one variant: give --variant NAME")
+    data_dir = args.data_dir or default_data_dir()
+    if data_dir.exists() and not data_dir.is_dir():
+        p.error(f"--data-dir {data_dir} is a file; give a directory (it is created if missing)")
+    from . import results
+    names = known if args.variant == "all" else [args.variant]
+    try:
+        for name in names:
+            results.check_writable(args.out, name)
+    except OSError as e:
+        p.error(f"cannot write results to --out {args.out} ({e.strerror or e}); give a writable directory")
+    if args.verbose:
+        os.environ["RNNMNIST_VERBOSE"] = "1"
+
+    variants = [registry.load(name) for name in names]  # imports TensorFlow
+    for variant in variants:
+        unknown = sorted(set(args.fix) - set(variant.fixes))
+        if unknown:
+            available = ", ".join(variant.fixes) or "none"
+            p.error(f"{variant.name} has no fix {unknown[0]!r}; its fixes: {available}")
+    outcomes = []
+    try:
+        for i, variant in enumerate(variants):
+            if i:
+                print()
+            outcomes.append(reproduce(variant, args, p, data_dir))
+    except DataError as e:
+        print(f"rnnmnist: error: {e}", file=sys.stderr)
+        return EXIT_DATA
+    if len(outcomes) > 1:
+        print()
+        print(summary_table(outcomes))
     return 0
 
 

@@ -80,10 +80,11 @@ def check_writable(out: Path, variant: str) -> Path:
 
 
 def save(record: dict[str, Any], out: Path) -> Path:
-    """Write `record` to out/<variant>/<UTC time>_seed<seed>[_truncated].json, atomically."""
+    """Write `record` to out/<variant>/<UTC time>_seed<seed>[_fix-NAME][_truncated].json, atomically."""
     directory = check_writable(out, record["variant"])
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    stem = f"{stamp}_seed{record['seed']}" + ("_truncated" if record["truncated"] else "")
+    stem = (f"{stamp}_seed{record['seed']}" + "".join(f"_fix-{f}" for f in record.get("fixes", []))
+            + ("_truncated" if record["truncated"] else ""))
     text = json.dumps(record, indent=1, sort_keys=False) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=directory)
     try:

@@ -7,6 +7,11 @@ from typing import Any, Callable, Mapping
 # Metric names, shared by curves, references and the comparison.
 BATCH_ACCURACY = "batch_accuracy"  # on the training batch just used, after the update
 BATCH_LOSS = "batch_loss"          # likewise
+EPOCH_MEAN_LOSS = "epoch_mean_loss"  # mean over an epoch of the after-update batch loss
+TRAIN_ACCURACY = "train_accuracy"  # on the whole training set (55,000), after an epoch
+TEST_ACCURACY = "test_accuracy"    # on the whole test set (10,000), after an epoch
+FINAL_TEST_ACCURACY = "final_test_accuracy"  # on the first N test images, after training
+TRAIN_SIZE, TEST_SIZE = 55000, 10000
 
 
 @dataclass(frozen=True)
@@ -27,15 +32,39 @@ class Graph:
 class Schedule:
     """The tutorial's training loop, as data."""
     batch_size: int
-    steps: range                       # the values the tutorial's loop counter takes
-    every: int                         # print when step % every == 0
-    batch_metrics: tuple[str, ...]     # BATCH_ACCURACY / BATCH_LOSS, evaluated at that cadence
+    steps: range                       # the values the tutorial's step counter takes, in order
+    every: int = 0                     # evaluate batch_metrics when step % every == 0 (0: never)
+    batch_metrics: tuple[str, ...] = ()  # BATCH_ACCURACY / BATCH_LOSS on the batch just used
+    # Epoch loops (`for epoch in range(E): for i in range(steps_per_epoch)`): steps then count
+    # all E * steps_per_epoch updates, and after each epoch come these:
+    steps_per_epoch: int = 0
+    epoch_mean_loss: bool = False      # every step's after-update loss, averaged over the epoch
+    epoch_eval: tuple[str, ...] = ()   # TRAIN_ACCURACY / TEST_ACCURACY on the whole set
+    final_test_images: int = 0         # accuracy on the first N test images after the loop
+
+    @property
+    def epochs(self) -> int:
+        return len(self.steps) // self.steps_per_epoch if self.steps_per_epoch else 0
 
     def truncated(self, max_steps: int) -> "Schedule":
         return replace(self, steps=self.steps[:max_steps])
 
+    def truncated_epochs(self, max_epochs: int) -> "Schedule":
+        return self.truncated(max_epochs * self.steps_per_epoch)
+
     def checkpoints(self) -> list[int]:
-        return [s for s in self.steps if s % self.every == 0]
+        return [s for s in self.steps if self.every and s % self.every == 0]
+
+    def describe(self) -> str:
+        if self.steps_per_epoch:
+            return f"{self.epochs} epochs x {self.steps_per_epoch} steps, batch {self.batch_size}"
+        return f"{len(self.steps)} steps, batch {self.batch_size}"
+
+    def sample_sizes(self) -> dict[str, int]:
+        """How many images (or batches) each metric's number is measured on."""
+        return {BATCH_ACCURACY: self.batch_size, BATCH_LOSS: self.batch_size,
+                EPOCH_MEAN_LOSS: self.steps_per_epoch, TRAIN_ACCURACY: TRAIN_SIZE, TEST_ACCURACY: TEST_SIZE,
+                FINAL_TEST_ACCURACY: self.final_test_images}
 
 
 def steps_while(start: int, batch_size: int, training_iters: int) -> range:
@@ -46,8 +75,9 @@ def steps_while(start: int, batch_size: int, training_iters: int) -> range:
 @dataclass(frozen=True)
 class Point:
     metric: str
-    at: int        # the loop counter value where it was printed
+    at: int        # step counter for batch metrics, 1-based epoch for epoch metrics, last step for final
     value: float
+    sd: float | None = None  # EPOCH_MEAN_LOSS: standard deviation of the losses averaged
 
 
 @dataclass(frozen=True)
@@ -57,11 +87,15 @@ class Reference:
     points: tuple[Point, ...]
 
 
+STEP, EPOCH, FINAL = "step", "epoch", "final"
+
+
 @dataclass(frozen=True)
 class Event:
-    """One printing moment of the tutorial: its loop counter and the values it printed."""
-    at: int
-    values: Mapping[str, float]
+    """One printing moment of the tutorial: when, and the values it printed."""
+    kind: str      # STEP, EPOCH or FINAL
+    at: int        # the step counter (STEP, FINAL) or the 1-based epoch (EPOCH)
+    values: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -69,12 +103,14 @@ class Variant:
     name: str                          # CLI name, e.g. "morvan"
     tutorial: str                      # file in shared/tutorials/
     hyperparameters: Mapping[str, Any]
-    build: Callable[[], Graph]
+    build: Callable[[frozenset[str]], Graph]   # called with the fixes switched on
     feed_shape: tuple[int, ...]        # each image is reshaped to this before feeding
     schedule: Schedule
     seed: int                          # default seed (the tutorial's own where it set one)
     print_event: Callable[[Event], list[str]]   # the tutorial's print statement
     reference: Reference | None = None
+    # The tutorial's bugs stay in by default; each named fix here can be switched on.
+    fixes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -24,7 +24,13 @@ def test_list_shows_every_variant_with_a_description(tmp_path):
 
 
 @pytest.mark.parametrize("args, expect", [
-    (["--variant", "nope"], "unknown variant 'nope'; known variants: final-state, morvan"),
+    (["--variant", "nope"], "unknown variant 'nope'; known variants: final-state, morvan, softmax-bug, "
+                            "static-projection, static-split, or all"),
+    (["--variant", "morvan", "--fix", "softmax"], "morvan has no fix 'softmax'; its fixes: none"),
+    (["--variant", "softmax-bug", "--fix", "soft"], "softmax-bug has no fix 'soft'; its fixes: softmax"),
+    (["--variant", "all", "--fix", "softmax"], "--fix applies to one variant"),
+    (["--variant", "morvan", "--epochs", "1"], "morvan counts steps, not epochs: use --steps"),
+    (["--variant", "softmax-bug", "--epochs", "0"], "--epochs: must be at least 1"),
     ([], "give --variant NAME"),
     (["--variant", "morvan", "--steps", "0"], "--steps: must be at least 1"),
     (["--variant", "morvan", "--steps", "-3"], "--steps: must be at least 1"),
@@ -87,3 +93,23 @@ def test_data_command_verifies_without_network(mnist_dir, tmp_path):
     out = cli("--data-dir", str(mnist_dir), cwd=tmp_path, module="rnnmnist.data")
     assert out.returncode == 0
     assert out.stdout.count("verified") == 4
+
+
+def test_all_runs_every_variant_and_ends_with_a_summary(tmp_path, mnist_dir):
+    out = cli("--variant", "all", "--steps", "20", "--quiet", "--data-dir", str(mnist_dir), "--out", "res",
+              cwd=tmp_path, timeout=600)
+    assert out.returncode == 0, out.stderr
+    summary = out.stdout[out.stdout.rindex("| variant"):].splitlines()
+    assert [row.split("|")[1].strip() for row in summary[2:]] == registry.names()
+    assert all("(truncated)" in row for row in summary[2:])
+    assert {p.parent.name for p in (tmp_path / "res").glob("*/*_truncated.json")} == set(registry.names())
+
+
+def test_a_fixed_run_is_named_and_recorded_as_such(tmp_path, mnist_dir):
+    out = cli("--variant", "softmax-bug", "--fix", "softmax", "--steps", "3", "--quiet", "--data-dir", str(mnist_dir),
+              "--out", "res", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "this is not the tutorial's graph" in out.stdout and "verdict: no reference" in out.stdout
+    (saved,) = (tmp_path / "res" / "softmax-bug").glob("*.json")
+    assert saved.name.endswith("_seed0_fix-softmax_truncated.json")
+    assert json.loads(saved.read_text())["fixes"] == ["softmax"]

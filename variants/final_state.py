@@ -6,7 +6,7 @@ the original beside them as `# TF1:`.
 """
 from rnnmnist import tfcompat
 from rnnmnist.printing import numpy113_str
-from rnnmnist.spec import BATCH_ACCURACY, Event, Graph, Point, Reference, Schedule, Variant
+from rnnmnist.spec import BATCH_ACCURACY, STEP, Event, Graph, Point, Reference, Schedule, Variant
 
 tf = tfcompat.v1  # TF1: import tensorflow as tf
 
@@ -44,7 +44,7 @@ DOCUMENTED = (
 EVERY = 20
 
 
-def build() -> Graph:
+def build(fixes: frozenset = frozenset()) -> Graph:
     # In [2]: sess = tf.InteractiveSession() -- the runner opens a tf.compat.v1.Session instead
 
     # In [4]
@@ -90,6 +90,8 @@ def build() -> Graph:
 
 
 def print_event(e: Event) -> list[str]:
+    if e.kind != STEP:
+        return []
     # print(sess.run(accuracy, feed_dict={xs: batch_xs, ys: batch_ys})), a float32 in NumPy < 1.14
     return [numpy113_str(e.values[BATCH_ACCURACY])]
 

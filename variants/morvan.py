@@ -6,7 +6,7 @@ TensorFlow 2 API forced to change carry the original beside them as `# TF1:`.
 """
 from rnnmnist import tfcompat
 from rnnmnist.printing import numpy113_str
-from rnnmnist.spec import BATCH_ACCURACY, Event, Graph, Point, Reference, Schedule, Variant, steps_while
+from rnnmnist.spec import BATCH_ACCURACY, STEP, Event, Graph, Point, Reference, Schedule, Variant, steps_while
 
 tf = tfcompat.v1  # TF1: import tensorflow as tf
 
@@ -28,7 +28,7 @@ n_classes = 10              # MNIST classes (0-9 digits)
 from variants.final_state import DOCUMENTED, EVERY  # noqa: E402
 
 
-def build() -> Graph:
+def build(fixes: frozenset = frozenset()) -> Graph:
     # tf Graph input
     x = tf.placeholder(tf.float32, [None, n_steps, n_inputs])
     y = tf.placeholder(tf.float32, [None, n_classes])
@@ -84,6 +84,8 @@ def build() -> Graph:
 
 
 def print_event(e: Event) -> list[str]:
+    if e.kind != STEP:
+        return []
     # print(sess.run(accuracy, feed_dict={x: batch_xs, y: batch_ys})), a float32 in NumPy < 1.14
     return [numpy113_str(e.values[BATCH_ACCURACY])]
 

@@ -1,0 +1,113 @@
+"""Blog (2018): projection with random_normal biases + static_rnn under AUTO_REUSE, plain SGD 0.001, batch 16, 5 epochs.
+
+Source: shared/tutorials/static_projection.md ("TensorFlow入门-(7)循环神经网络架构模型",
+2018-01-05). The graph below is the post's, in its order. Lines the TensorFlow 2 API forced
+to change carry the original beside them as `# TF1:`.
+"""
+from rnnmnist import tfcompat
+from rnnmnist.spec import (EPOCH, EPOCH_MEAN_LOSS, FINAL, TEST_ACCURACY, TRAIN_ACCURACY, Event, Graph, Point,
+                           Reference, Schedule, Variant)
+
+tf = tfcompat.v1  # TF1: import tensorflow as tf
+
+# The post sets no seed; rnnmnist's default makes a run repeatable (--seed picks another).
+SEED = 0
+
+ntrain, ntest, dim, nclasses = 55000, 10000, 784, 10
+# 输入数据为28*28的，这里指定_X层输入为28，需要将单个数据预处理分成28个序列数据
+diminput = 28
+# _H隐层，128个神经元
+dimhidden = 128
+dimoutput = nclasses
+nsteps = 28
+learning_rate = 0.001
+training_epochs = 5
+batch_size = 16
+display_step = 1
+total_batch = int(ntrain / batch_size)  # int(mnist.train.num_examples/batch_size) = 3437
+
+# The stored output, per epoch: average cost, training accuracy, test accuracy.
+DOCUMENTED = (
+    (0.573300335, 0.821, 0.821),
+    (0.215184872, 0.881, 0.885),
+    (0.147054715, 0.913, 0.913),
+    (0.109967285, 0.910, 0.905),
+    (0.087234279, 0.930, 0.929),
+)
+
+
+def build(fixes: frozenset = frozenset()) -> Graph:
+    # 创建占位符，之后一个batch一个batch往里传入
+    x = tf.placeholder(tf.float32, [None, nsteps, diminput])
+    y = tf.placeholder(tf.float32, [None, dimoutput])
+
+    # 初始化权重参数
+    weights = {
+        'hidden': tf.Variable(tf.random_normal([diminput, dimhidden])),
+        'out': tf.Variable(tf.random_normal([dimhidden, dimoutput]))
+    }
+    # 初始化偏置项参数
+    biases = {
+        'hidden': tf.Variable(tf.random_normal([dimhidden])),
+        'out': tf.Variable(tf.random_normal([dimoutput]))
+    }
+
+    # 神经网络框架函数搭建
+    def _RNN(_X, _W, _b, _nsteps, _name):
+        # [batchsize, nsteps, diminput]==>[nsteps, batchsize, diminput]
+        _X = tf.transpose(_X, [1, 0, 2])
+        _X = tf.reshape(_X, [-1, diminput])
+        _H = tf.matmul(_X, _W['hidden']) + _b['hidden']
+        _Hsplit = tf.split(_H, _nsteps, 0)
+        with tf.variable_scope(_name, reuse=tf.AUTO_REUSE):
+            lstm_cell = tf.nn.rnn_cell.BasicLSTMCell(dimhidden, forget_bias=1.0)
+            # TF1: lstm_cell = tf.contrib.rnn.BasicLSTMCell(dimhidden, forget_bias=1.0)
+            _LSTM_0, _LSTM_S = tf.nn.static_rnn(lstm_cell, _Hsplit, dtype=tf.float32)
+            # TF1: _LSTM_0, _LSTM_S = tf.contrib.rnn.static_rnn(lstm_cell, _Hsplit, dtype=tf.float32)
+        _O = tf.matmul(_LSTM_0[-1], _W['out']) + _b['out']
+        return {'X': _X, 'H': _H, 'Hsplit': _Hsplit, 'LSTM_O': _LSTM_0, 'LSTM_S': _LSTM_S, 'O': _O}
+
+    # 计算图op定义
+    pred = _RNN(x, weights, biases, nsteps, 'basic')['O']
+    cost = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=pred))
+    optm = tf.train.GradientDescentOptimizer(learning_rate=learning_rate).minimize(cost)
+    corr = tf.equal(tf.argmax(pred, 1), tf.argmax(y, 1))
+    accr = tf.reduce_mean(tf.cast(corr, tf.float32))
+
+    init = tf.global_variables_initializer()
+    return Graph(x=x, y=y, train_op=optm, loss=cost, accuracy=accr, init=init, correct=corr)
+
+
+def print_event(e: Event) -> list[str]:
+    if e.kind == EPOCH:  # if epoch % display_step == 0, with display_step = 1
+        return ["Epoch: %03d/%03d cost: %.9f" % (e.at, training_epochs, e.values[EPOCH_MEAN_LOSS]),
+                " Training accuracy: %.3f" % (e.values[TRAIN_ACCURACY]),
+                " Test accuracy: %.3f" % (e.values[TEST_ACCURACY])]
+    if e.kind == FINAL:
+        return ["FINISHED"]
+    return []
+
+
+VARIANT = Variant(
+    name="static-projection",
+    tutorial="static_projection.md",
+    hyperparameters=dict(diminput=diminput, dimhidden=dimhidden, dimoutput=dimoutput, nsteps=nsteps,
+                         learning_rate=learning_rate, training_epochs=training_epochs, batch_size=batch_size,
+                         total_batch=total_batch, optimizer="GradientDescent",
+                         init="random_normal weights and biases"),
+    build=build,
+    feed_shape=(nsteps, diminput),  # batch_xs.reshape((batch_size, nsteps, diminput))
+    # for epoch in range(5): for i in range(total_batch): train, then avg_cost += cost / total_batch;
+    # after each epoch, accuracy on all of trainimgs and testimgs, each fed at once
+    schedule=Schedule(batch_size=batch_size, steps=range(training_epochs * total_batch),
+                      steps_per_epoch=total_batch, epoch_mean_loss=True,
+                      epoch_eval=(TRAIN_ACCURACY, TEST_ACCURACY)),
+    seed=SEED,
+    print_event=print_event,
+    reference=Reference(
+        source="static_projection.md, its 15 printed numbers (per epoch: average cost, training and test accuracy)",
+        points=tuple(p for epoch, (cost, train, test) in enumerate(DOCUMENTED, start=1)
+                     for p in (Point(EPOCH_MEAN_LOSS, epoch, cost), Point(TRAIN_ACCURACY, epoch, train),
+                               Point(TEST_ACCURACY, epoch, test))),
+    ),
+)
