@@ -149,7 +149,7 @@ def ensure(directory: Path, say: Say = lambda s: None, *, replace_bad: bool = Fa
         return
     if not replace_bad:
         for name, why in problems.items():
-            if why and not why.endswith(": missing"):
+            if why and (directory / name).exists():  # present but not MNIST's: never used, never replaced
                 raise DataError(f"{why}; {fetch_hint(directory)}")
     try:
         directory.mkdir(parents=True, exist_ok=True)

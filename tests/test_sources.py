@@ -37,6 +37,20 @@ def test_official_download_path_fetches_and_verifies(tmp_path, server):
     assert not list(target.glob(".*part"))  # no temporary files left
 
 
+def test_a_data_dir_that_does_not_exist_yet_is_created_and_filled(tmp_path, server):
+    _, url = server
+    target = tmp_path / "not" / "yet"
+    sources.ensure(target, official_url=url)
+    assert all(v is None for v in sources.status(target).values())
+
+
+def test_missing_files_are_fetched_next_to_good_ones(tmp_path, server, mnist_dir):
+    _, url = server
+    shutil.copy(mnist_dir / idx.TEST_LABELS.name, tmp_path / idx.TEST_LABELS.name)
+    sources.ensure(tmp_path, official_url=url)
+    assert all(v is None for v in sources.status(tmp_path).values())
+
+
 def test_verified_files_cost_no_network(mnist_dir):
     sources.ensure(mnist_dir, official_url="http://127.0.0.1:9/never-contacted/")
 
