@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from .idx import DataError
 
 EXIT_USAGE = 2
 EXIT_DATA = 1
+EXIT_INTERRUPTED = {"KeyboardInterrupt": 128 + signal.SIGINT, "SIGTERM": 128 + signal.SIGTERM}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,6 +79,12 @@ class Outcome:
     reproduced: str
     inside: str
     verdict: str
+    interrupted: str | None = None
+
+
+def _on_sigterm(signum, frame) -> NoReturn:
+    from .runner import Interrupted
+    raise Interrupted("SIGTERM")
 
 
 def _schedule_for(variant, args, p):
@@ -105,6 +113,11 @@ def reproduce(variant, args, p, data_dir: Path) -> Outcome:
                        progress=None if args.quiet else sys.stderr)
     result = compare.compare(curve.points, variant.reference, schedule.sample_sizes())
     print()
+    if curve.interrupted:
+        done = schedule.steps[curve.steps_run - 1] if curve.steps_run else None
+        print(f"INTERRUPTED ({curve.interrupted}) after {curve.steps_run} of {len(schedule.steps)} steps"
+              + (f" (last finished step {done})" if done is not None else "")
+              + ": saving what it finished as an interrupted run")
     print(f"{variant.name}: {curve.steps_run} steps in {curve.wall_time_s:.1f} s "
           f"({curve.train_time_s / max(curve.steps_run, 1) * 1000:.0f} ms/step)"
           + (" [TRUNCATED run]" if truncated else ""))
@@ -120,6 +133,8 @@ def reproduce(variant, args, p, data_dir: Path) -> Outcome:
         "variant": variant.name,
         "tutorial": variant.tutorial,
         "seed": seed,
+        "status": results.INTERRUPTED if curve.interrupted else results.COMPLETE,
+        "interrupted_by": curve.interrupted,
         "fixes": sorted(fixes),
         "command": results.command_line(),
         "truncated": truncated,
@@ -151,7 +166,8 @@ def reproduce(variant, args, p, data_dir: Path) -> Outcome:
     return Outcome(variant.name + "".join(f" --fix {f}" for f in sorted(fixes)),
                    schedule.describe() + (" (truncated)" if truncated else ""), curve.wall_time_s,
                    headline, documented, reproduced,
-                   f"{result.inside}/{result.compared}" if result.compared else "-", result.verdict)
+                   f"{result.inside}/{result.compared}" if result.compared else "-", result.verdict,
+                   curve.interrupted)
 
 
 def summary_table(outcomes: list[Outcome]) -> str:
@@ -194,14 +210,22 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             available = ", ".join(variant.fixes) or "none"
             p.error(f"{variant.name} has no fix {unknown[0]!r}; its fixes: {available}")
+    from .runner import NonFiniteLoss
+    signal.signal(signal.SIGTERM, _on_sigterm)
     outcomes = []
     try:
         for i, variant in enumerate(variants):
             if i:
                 print()
             outcomes.append(reproduce(variant, args, p, data_dir))
+            if outcomes[-1].interrupted:
+                return EXIT_INTERRUPTED.get(outcomes[-1].interrupted, 1)
     except DataError as e:
         print(f"rnnmnist: error: {e}", file=sys.stderr)
+        return EXIT_DATA
+    except NonFiniteLoss as e:
+        print(f"rnnmnist: error: {e}; the run is stopped and not saved (a learning rate too large for "
+              "the data, or a bug in the graph)", file=sys.stderr)
         return EXIT_DATA
     if len(outcomes) > 1:
         print()

@@ -2,11 +2,14 @@
 
 A file is written under a temporary name and linked into place, so no half-written JSON
 ever exists and a new run never replaces an existing one (a clash gets the next free name).
+Each record carries a SHA-256 of its own content: `load` refuses a file that was edited by
+hand, cut short, or is not a run record at all.
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -18,7 +21,40 @@ from typing import Any
 
 import numpy as np
 
-SCHEMA = 1
+SCHEMA = 2
+COMPLETE, INTERRUPTED = "complete", "interrupted"
+# key -> type every record has
+REQUIRED = {"schema": int, "variant": str, "seed": int, "status": str, "truncated": bool, "steps_run": int,
+            "steps_total": int, "schedule": dict, "curve": list, "comparison": dict, "provenance": dict,
+            "command": str, "wall_time_s": (int, float), "checksum": str}
+
+
+class ResultsError(Exception):
+    """A results file that cannot be trusted, with a one-line message naming it."""
+
+
+def checksum(record: dict[str, Any]) -> str:
+    body = {k: v for k, v in record.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A run record, checked: JSON, the current schema, every field, and its checksum."""
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ResultsError(f"{path}: not a readable JSON run record ({e})") from None
+    if not isinstance(record, dict):
+        raise ResultsError(f"{path}: not a run record (a JSON {type(record).__name__})")
+    if record.get("schema") != SCHEMA:
+        raise ResultsError(f"{path}: schema {record.get('schema')!r}, expected {SCHEMA}; re-run it to replace it")
+    for key, kind in REQUIRED.items():
+        if not isinstance(record.get(key), kind):
+            raise ResultsError(f"{path}: field {key!r} missing or of the wrong type")
+    if record["checksum"] != checksum(record):
+        raise ResultsError(f"{path}: checksum mismatch: the file was changed after the run wrote it; "
+                           "results are never edited by hand, re-run instead")
+    return record
 
 
 def cpu_model() -> str:
@@ -80,11 +116,15 @@ def check_writable(out: Path, variant: str) -> Path:
 
 
 def save(record: dict[str, Any], out: Path) -> Path:
-    """Write `record` to out/<variant>/<UTC time>_seed<seed>[_fix-NAME][_truncated].json, atomically."""
+    """Write `record`, sealed with its checksum, to
+    out/<variant>/<UTC time>_seed<seed>[_fix-NAME][_truncated][_interrupted].json, atomically."""
     directory = check_writable(out, record["variant"])
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     stem = (f"{stamp}_seed{record['seed']}" + "".join(f"_fix-{f}" for f in record.get("fixes", []))
-            + ("_truncated" if record["truncated"] else ""))
+            + ("_truncated" if record["truncated"] else "")
+            + ("_interrupted" if record.get("status") == INTERRUPTED else ""))
+    record = dict(record, checksum="")
+    record["checksum"] = checksum(record)
     text = json.dumps(record, indent=1, sort_keys=False) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=directory)
     try:

@@ -1,6 +1,7 @@
 """The shared session runner: a variant's declared graph and schedule, run in a tf.compat.v1.Session."""
 from __future__ import annotations
 
+import math
 import random
 import sys
 import time
@@ -17,6 +18,18 @@ from .spec import (BATCH_ACCURACY, BATCH_LOSS, EPOCH, EPOCH_MEAN_LOSS, FINAL, FI
 tf = tfcompat.v1
 
 PROGRESS_EVERY_S = 30.0
+
+
+class Interrupted(Exception):
+    """Raised (by a signal handler) to stop a run the way Ctrl-C does."""
+
+
+class NonFiniteLoss(Exception):
+    """The training loss became NaN or infinite."""
+
+    def __init__(self, step: int, value: float):
+        super().__init__(f"the training loss became {value} at step {step}")
+        self.step, self.value = step, value
 
 
 def build_graph(variant: Variant, seed: int, fixes: frozenset[str] = frozenset()) -> tuple["tf.Graph", Graph]:
@@ -86,7 +99,9 @@ def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None =
         progress: TextIO | None = sys.stderr) -> Curve:
     """Train `variant` with `schedule` (default: the tutorial's), printing what the tutorial printed.
 
-    `echo=None` prints nothing; `progress=None` shows no progress lines.
+    `echo=None` prints nothing; `progress=None` shows no progress lines. Ctrl-C (or
+    `Interrupted`) stops the run after the step in progress and returns what it finished, with
+    `curve.interrupted` set; a NaN or infinite loss raises NonFiniteLoss at once.
     """
     t0 = time.perf_counter()
     schedule = schedule or variant.schedule
@@ -94,9 +109,6 @@ def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None =
     mnist = read_data_sets(data_dir, one_hot=True, seed=seed, say=_stderr if progress else _silent,
                            echo=echo or _silent)
     graph, g = build_graph(variant, seed, fixes)
-    fetch = {BATCH_ACCURACY: g.accuracy, BATCH_LOSS: g.loss}
-    batch_fetches = [fetch[m] for m in schedule.batch_metrics]
-    bs, shape, spe = schedule.batch_size, (schedule.batch_size, *variant.feed_shape), schedule.steps_per_epoch
     curve = Curve()
     tick = _Progress(len(schedule.steps), progress)
 
@@ -106,39 +118,16 @@ def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None =
             for line in variant.print_event(Event(kind, at, values)):
                 echo(line)
 
-    epoch_losses: list[float] = []
     with tf.Session(graph=graph) as sess:
         sess.run(g.init)
         t_train = time.perf_counter()
-        for i, step in enumerate(schedule.steps):
-            batch_xs, batch_ys = mnist.train.next_batch(bs)
-            feed = {g.x: batch_xs.reshape(shape), g.y: batch_ys}
-            sess.run(g.train_op, feed_dict=feed)
-            if schedule.epoch_mean_loss:
-                epoch_losses.append(float(sess.run(g.loss, feed_dict=feed)))
-            if batch_fetches and step % schedule.every == 0:
-                # The tutorials ran each metric in its own sess.run on the same batch: same numbers.
-                values = dict(zip(schedule.batch_metrics, sess.run(batch_fetches, feed_dict=feed)))
-                emit(STEP, step, values, [Point(m, step, float(v)) for m, v in values.items()])
-            curve.steps_run = i + 1
-            if spe and (i + 1) % spe == 0:
-                epoch = (i + 1) // spe
-                values, points = {}, []
-                if schedule.epoch_mean_loss:
-                    # avg_cost += sess.run(cost, ...) / total_batch, step by step; NumPy before 2.0
-                    # computed float32 / int in float64, hence the Python floats.
-                    avg_cost = 0.
-                    for c in epoch_losses:
-                        avg_cost += c / spe
-                    values[EPOCH_MEAN_LOSS] = avg_cost
-                    points.append(Point(EPOCH_MEAN_LOSS, epoch, avg_cost, sd=float(np.std(epoch_losses))))
-                    epoch_losses = []
-                for metric in schedule.epoch_eval:
-                    data = mnist.train if metric == TRAIN_ACCURACY else mnist.test
-                    values[metric] = evaluate(sess, g, data.images, data.labels, variant.feed_shape)
-                    points.append(Point(metric, epoch, float(values[metric])))
-                emit(EPOCH, epoch, values, points)
-            tick(i + 1)
+        try:
+            _train(sess, g, mnist, schedule, variant.feed_shape, curve, emit, tick)
+        except (KeyboardInterrupt, Interrupted) as e:
+            curve.interrupted = type(e).__name__ if isinstance(e, KeyboardInterrupt) else str(e) or "Interrupted"
+            curve.train_time_s = time.perf_counter() - t_train
+            curve.wall_time_s = time.perf_counter() - t0
+            return curve
         curve.train_time_s = time.perf_counter() - t_train
         last = schedule.steps[curve.steps_run - 1] if curve.steps_run else schedule.steps.start
         values, points = {}, []
@@ -150,3 +139,44 @@ def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None =
         emit(FINAL, last, values, points)  # also where a tutorial prints "Optimization Finished!"
     curve.wall_time_s = time.perf_counter() - t0
     return curve
+
+
+def _train(sess, g: Graph, mnist, schedule: Schedule, feed_shape: tuple[int, ...], curve: Curve,
+           emit: Callable[[str, int, dict, list[Point]], None], tick: _Progress) -> None:
+    """The tutorial's loop: a step, its printed metrics, and after each epoch the epoch's numbers."""
+    fetch = {BATCH_ACCURACY: g.accuracy, BATCH_LOSS: g.loss}
+    batch_fetches = [fetch[m] for m in schedule.batch_metrics]
+    bs, spe, shape = schedule.batch_size, schedule.steps_per_epoch, (schedule.batch_size, *feed_shape)
+    epoch_losses: list[float] = []
+    for i, step in enumerate(schedule.steps):
+        batch_xs, batch_ys = mnist.train.next_batch(bs)
+        feed = {g.x: batch_xs.reshape(shape), g.y: batch_ys}
+        # The loss comes from the same forward pass as the update: checking it costs nothing.
+        _, loss = sess.run([g.train_op, g.loss], feed_dict=feed)
+        if not math.isfinite(loss):
+            raise NonFiniteLoss(step, float(loss))
+        curve.steps_run = i + 1  # the update is done
+        if schedule.epoch_mean_loss:
+            epoch_losses.append(float(sess.run(g.loss, feed_dict=feed)))
+        if batch_fetches and step % schedule.every == 0:
+            # The tutorials ran each metric in its own sess.run on the same batch: same numbers.
+            values = dict(zip(schedule.batch_metrics, sess.run(batch_fetches, feed_dict=feed)))
+            emit(STEP, step, values, [Point(m, step, float(v)) for m, v in values.items()])
+        if spe and (i + 1) % spe == 0:
+            epoch = (i + 1) // spe
+            values, points = {}, []
+            if schedule.epoch_mean_loss:
+                # avg_cost += sess.run(cost, ...) / total_batch, step by step; NumPy before 2.0
+                # computed float32 / int in float64, hence the Python floats.
+                avg_cost = 0.
+                for c in epoch_losses:
+                    avg_cost += c / spe
+                values[EPOCH_MEAN_LOSS] = avg_cost
+                points.append(Point(EPOCH_MEAN_LOSS, epoch, avg_cost, sd=float(np.std(epoch_losses))))
+                epoch_losses = []
+            for metric in schedule.epoch_eval:
+                data = mnist.train if metric == TRAIN_ACCURACY else mnist.test
+                values[metric] = evaluate(sess, g, data.images, data.labels, feed_shape)
+                points.append(Point(metric, epoch, float(values[metric])))
+            emit(EPOCH, epoch, values, points)
+        tick(i + 1)

@@ -26,6 +26,7 @@ from .idx import DataError, MnistFile
 
 # TF >= 1.6's read_data_sets: "CVDF mirror of http://yann.lecun.com/exdb/mnist/".
 OFFICIAL_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
+URL_ENV = "RNNMNIST_MNIST_URL"  # a mirror with the same four files, if you have one
 OFFICIAL_TIMEOUT_S = 10
 
 # The classic mnist.pkl.gz (train 50,000 / validation 10,000 / test 10,000 in the original
@@ -136,7 +137,7 @@ def _fallback_arrays(say: Say) -> dict[str, np.ndarray]:
 
 
 def ensure(directory: Path, say: Say = lambda s: None, *, replace_bad: bool = False,
-           official_url: str = OFFICIAL_URL) -> None:
+           official_url: str | None = None) -> None:
     """Make `directory` hold the four verified MNIST files, fetching what is missing.
 
     Verified files cost no network. A present but bad file is an error naming it, unless
@@ -155,6 +156,7 @@ def ensure(directory: Path, say: Say = lambda s: None, *, replace_bad: bool = Fa
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DataError(f"{directory}: cannot create the data directory ({e.strerror})") from None
+    official_url = official_url or os.environ.get(URL_ENV) or OFFICIAL_URL
     todo = [s for s in idx.FILES if problems[s.name]]
     failures = []
     for spec in list(todo):

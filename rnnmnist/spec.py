@@ -120,3 +120,4 @@ class Curve:
     steps_run: int = 0
     wall_time_s: float = 0.0
     train_time_s: float = 0.0
+    interrupted: str | None = None  # what stopped it early (KeyboardInterrupt, SIGTERM), if anything

@@ -1,0 +1,129 @@
+"""What users do to a long run, done for real: interruptions, faults, bad files, concurrent runs."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import replace
+
+import pytest
+
+from rnnmnist import idx, registry, results, runner, sources
+from rnnmnist.idx import DataError
+from rnnmnist.tfcompat import v1
+
+MORVAN = registry.load("morvan")
+
+
+def start(*args, cwd, env=None):
+    return subprocess.Popen([sys.executable, "-m", "rnnmnist.reproduce", *args], cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+@pytest.mark.parametrize("sig, code, name", [(signal.SIGINT, 130, "KeyboardInterrupt"),
+                                             (signal.SIGTERM, 143, "SIGTERM")])
+def test_a_signal_mid_run_stops_cleanly_and_keeps_an_interrupted_run(tmp_path, mnist_dir, sig, code, name):
+    proc = start("--variant", "morvan", "--data-dir", str(mnist_dir), "--out", "res", cwd=tmp_path)
+    printed = 0
+    for line in proc.stdout:  # wait until it is training: three printed accuracies
+        printed += line[:2] in ("0.", "1.")
+        if printed == 3:
+            break
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    assert f"INTERRUPTED ({name}) after" in out and "Traceback" not in err
+    (saved,) = (tmp_path / "res" / "morvan").glob("*.json")
+    assert saved.name.endswith("_seed1_interrupted.json")
+    record = results.load(saved)  # complete JSON, valid checksum
+    assert record["status"] == results.INTERRUPTED and record["interrupted_by"] == name
+    assert 40 <= record["steps_run"] < 782 and record["steps_total"] == 782
+    assert not list((tmp_path / "res").rglob("*.tmp"))
+
+
+def test_a_non_finite_loss_stops_the_run_at_once(mnist_dir):
+    def absurd(fixes):
+        g = MORVAN.build(fixes)
+        return replace(g, train_op=v1.train.GradientDescentOptimizer(1e30).minimize(g.loss))
+
+    with pytest.raises(runner.NonFiniteLoss) as e:
+        runner.run(replace(MORVAN, build=absurd), mnist_dir, seed=1, echo=None, progress=None)
+    assert e.value.step < 5 and "the training loss became" in str(e.value)
+
+
+def test_no_network_and_no_fallback_is_one_line_with_what_to_do(tmp_path):
+    env = {**os.environ, sources.URL_ENV: "http://127.0.0.1:9/", "PIP_CONFIG_FILE": os.devnull,
+           "PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_FIND_LINKS": "", "PIP_RETRIES": "0",
+           "PIP_TIMEOUT": "3"}
+    data = tmp_path / "data"
+    out = subprocess.run([sys.executable, "-m", "rnnmnist.data", "--data-dir", str(data)], capture_output=True,
+                         text=True, env=env, timeout=300)
+    assert out.returncode == 1
+    errors = [line for line in out.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "Traceback" not in out.stderr
+    assert "MNIST unavailable" in errors[0] and f"copy the four .gz files into {data}" in errors[0]
+    assert not [p for p in data.iterdir() if not p.name.startswith(".")]  # nothing half-made
+
+
+def test_a_stale_partial_download_is_never_used(tmp_path, mnist_dir):
+    for spec in idx.FILES:
+        shutil.copy(mnist_dir / spec.name, tmp_path / spec.name)
+    (tmp_path / idx.TEST_IMAGES.name).unlink()
+    (tmp_path / f".{idx.TEST_IMAGES.name}.abc123.part").write_bytes(b"\x1f\x8b half")
+    with pytest.raises(DataError, match="t10k-images-idx3-ubyte.gz: missing"):
+        idx.load(idx.TEST_IMAGES, tmp_path)
+
+
+def test_two_runs_saving_at_once_lose_neither(tmp_path, mnist_dir):
+    procs = [start("--variant", "morvan", "--steps", "2", "--quiet", "--data-dir", str(mnist_dir), "--out", "res",
+                   cwd=tmp_path) for _ in range(2)]
+    for proc in procs:
+        proc.communicate(timeout=300)
+        assert proc.returncode == 0
+    saved = sorted((tmp_path / "res" / "morvan").glob("*.json"))
+    assert len(saved) == 2 and all(results.load(p)["steps_run"] == 2 for p in saved)
+
+
+def test_many_threads_saving_the_same_record_get_a_file_each(tmp_path):
+    record = {"variant": "v", "seed": 1, "truncated": True, "status": results.COMPLETE}
+    paths = []
+    threads = [threading.Thread(target=lambda i=i: paths.append(results.save(dict(record, i=i), tmp_path)))
+               for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(paths)) == 8
+    assert sorted(json.loads(p.read_text())["i"] for p in paths) == list(range(8))
+
+
+def sealed(tmp_path):
+    record = {"schema": results.SCHEMA, "variant": "morvan", "seed": 1, "status": results.COMPLETE,
+              "truncated": False, "steps_run": 1, "steps_total": 1, "schedule": {}, "curve": [{"value": 0.5}],
+              "comparison": {}, "provenance": {}, "command": "x", "wall_time_s": 1.0}
+    return results.save(record, tmp_path)
+
+
+def test_a_results_file_edited_by_hand_is_detected(tmp_path):
+    path = sealed(tmp_path)
+    assert results.load(path)["curve"] == [{"value": 0.5}]
+    path.write_text(path.read_text().replace('"value": 0.5', '"value": 0.9'))
+    with pytest.raises(results.ResultsError, match="checksum mismatch"):
+        results.load(path)
+
+
+@pytest.mark.parametrize("text, expect", [
+    ('{"schema": 2, "variant": "m"', "not a readable JSON run record"),
+    ("[1, 2]", "not a run record"),
+    ('{"schema": 1}', "schema 1, expected 2"),
+    ('{"schema": 2, "variant": "m"}', "field 'seed' missing"),
+])
+def test_a_malformed_results_file_is_detected(tmp_path, text, expect):
+    path = tmp_path / "run.json"
+    path.write_text(text)
+    with pytest.raises(results.ResultsError, match=expect):
+        results.load(path)
