@@ -125,6 +125,12 @@ def save(record: dict[str, Any], out: Path) -> Path:
             + ("_interrupted" if record.get("status") == INTERRUPTED else ""))
     record = dict(record, checksum="")
     record["checksum"] = checksum(record)
+    return write_json(directory, stem, record)
+
+
+def write_json(directory: Path, stem: str, record: dict[str, Any]) -> Path:
+    """Write directory/<stem>.json atomically; a taken name gets -2, -3, ...: nothing is replaced."""
+    directory.mkdir(parents=True, exist_ok=True)
     text = json.dumps(record, indent=1, sort_keys=False) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=directory)
     try:

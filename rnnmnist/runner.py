@@ -94,6 +94,102 @@ class _Progress:
               file=self.stream, flush=True)
 
 
+class Training:
+    """One run in progress: the variant's graph, a session, its data, and where the loop is.
+
+    `advance(n)` trains the next n steps of the schedule exactly as the tutorial's loop would
+    (printing what it printed); `finish()` runs what comes after the loop. `run()` does both
+    at once; the benchmark alternates segments of it with the tutorial's own loop.
+    """
+
+    def __init__(self, variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None = None,
+                 fixes: frozenset[str] = frozenset(), echo: Callable[[str], None] | None = print,
+                 progress: TextIO | None = None):
+        self.variant, self.schedule, self.echo = variant, schedule or variant.schedule, echo
+        # tf.set_random_seed(seed) came before read_data_sets in TF1, which seeded its shuffle with it.
+        self.mnist = read_data_sets(data_dir, one_hot=True, seed=seed, say=_stderr if progress else _silent,
+                                    echo=echo or _silent)
+        self.graph, self.g = build_graph(variant, seed, fixes)
+        self.curve = Curve()
+        self.tick = _Progress(len(self.schedule.steps), progress)
+        self.sess = tf.Session(graph=self.graph)
+        self.sess.run(self.g.init)
+        g, s = self.g, self.schedule
+        fetch = {BATCH_ACCURACY: g.accuracy, BATCH_LOSS: g.loss}
+        # make_callable: the same graph execution as sess.run, without re-parsing fetches and feeds each call
+        self._update = self.sess.make_callable([g.train_op, g.loss], [g.x, g.y])
+        self._loss = self.sess.make_callable(g.loss, [g.x, g.y])
+        self._metrics = self.sess.make_callable([fetch[m] for m in s.batch_metrics], [g.x, g.y])
+        self._shape = (s.batch_size, *variant.feed_shape)
+        self._steps = enumerate(s.steps)
+        self._epoch_losses: list[float] = []
+
+    def close(self) -> None:
+        self.sess.close()
+
+    def emit(self, kind: str, at: int, values: dict, points: list[Point]) -> None:
+        self.curve.points.extend(points)
+        if self.echo:
+            for line in self.variant.print_event(Event(kind, at, values)):
+                self.echo(line)
+
+    def advance(self, count: int | None = None) -> int:
+        """Train up to `count` more steps (all that are left if None); return how many it trained."""
+        s, batch_size, spe = self.schedule, self.schedule.batch_size, self.schedule.steps_per_epoch
+        done = 0
+        for i, step in self._steps:
+            batch_xs, batch_ys = self.mnist.train.next_batch(batch_size)
+            batch_xs = batch_xs.reshape(self._shape)
+            # The loss comes from the same forward pass as the update: checking it costs nothing.
+            _, loss = self._update(batch_xs, batch_ys)
+            if not math.isfinite(loss):
+                raise NonFiniteLoss(step, float(loss))
+            self.curve.steps_run = i + 1  # the update is done
+            if s.epoch_mean_loss:
+                # the tutorial runs cost again after the update, on the same batch
+                self._epoch_losses.append(float(self._loss(batch_xs, batch_ys)))
+            if s.batch_metrics and step % s.every == 0:
+                # The tutorials ran each metric in its own sess.run on the same batch: same numbers.
+                values = dict(zip(s.batch_metrics, self._metrics(batch_xs, batch_ys)))
+                self.emit(STEP, step, values, [Point(m, step, float(v)) for m, v in values.items()])
+            if spe and (i + 1) % spe == 0:
+                self._end_epoch((i + 1) // spe)
+            self.tick(i + 1)
+            done += 1
+            if count is not None and done >= count:
+                break
+        return done
+
+    def _end_epoch(self, epoch: int) -> None:
+        values, points = {}, []
+        if self.schedule.epoch_mean_loss:
+            # avg_cost += sess.run(cost, ...) / total_batch, step by step; NumPy before 2.0
+            # computed float32 / int in float64, hence the Python floats.
+            avg_cost = 0.
+            for c in self._epoch_losses:
+                avg_cost += c / self.schedule.steps_per_epoch
+            values[EPOCH_MEAN_LOSS] = avg_cost
+            points.append(Point(EPOCH_MEAN_LOSS, epoch, avg_cost, sd=float(np.std(self._epoch_losses))))
+            self._epoch_losses = []
+        for metric in self.schedule.epoch_eval:
+            data = self.mnist.train if metric == TRAIN_ACCURACY else self.mnist.test
+            values[metric] = evaluate(self.sess, self.g, data.images, data.labels, self.variant.feed_shape)
+            points.append(Point(metric, epoch, float(values[metric])))
+        self.emit(EPOCH, epoch, values, points)
+
+    def finish(self) -> None:
+        """What the tutorial does after its loop: the final test accuracy, the closing print."""
+        s = self.schedule
+        last = s.steps[self.curve.steps_run - 1] if self.curve.steps_run else s.steps.start
+        values, points = {}, []
+        if s.final_test_images:
+            n = s.final_test_images
+            values[FINAL_TEST_ACCURACY] = evaluate(self.sess, self.g, self.mnist.test.images[:n],
+                                                   self.mnist.test.labels[:n], self.variant.feed_shape)
+            points.append(Point(FINAL_TEST_ACCURACY, last, float(values[FINAL_TEST_ACCURACY])))
+        self.emit(FINAL, last, values, points)  # also where a tutorial prints "Optimization Finished!"
+
+
 def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None = None,
         fixes: frozenset[str] = frozenset(), echo: Callable[[str], None] | None = print,
         progress: TextIO | None = sys.stderr) -> Curve:
@@ -104,79 +200,18 @@ def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None =
     `curve.interrupted` set; a NaN or infinite loss raises NonFiniteLoss at once.
     """
     t0 = time.perf_counter()
-    schedule = schedule or variant.schedule
-    # tf.set_random_seed(seed) came before read_data_sets in TF1, which seeded its shuffle with it.
-    mnist = read_data_sets(data_dir, one_hot=True, seed=seed, say=_stderr if progress else _silent,
-                           echo=echo or _silent)
-    graph, g = build_graph(variant, seed, fixes)
-    curve = Curve()
-    tick = _Progress(len(schedule.steps), progress)
-
-    def emit(kind: str, at: int, values: dict, points: list[Point]) -> None:
-        curve.points.extend(points)
-        if echo:
-            for line in variant.print_event(Event(kind, at, values)):
-                echo(line)
-
-    with tf.Session(graph=graph) as sess:
-        sess.run(g.init)
+    training = Training(variant, data_dir, seed, schedule, fixes, echo, progress)
+    curve = training.curve
+    try:
         t_train = time.perf_counter()
         try:
-            _train(sess, g, mnist, schedule, variant.feed_shape, curve, emit, tick)
+            training.advance()
+            curve.train_time_s = time.perf_counter() - t_train
+            training.finish()
         except (KeyboardInterrupt, Interrupted) as e:
             curve.interrupted = type(e).__name__ if isinstance(e, KeyboardInterrupt) else str(e) or "Interrupted"
             curve.train_time_s = time.perf_counter() - t_train
-            curve.wall_time_s = time.perf_counter() - t0
-            return curve
-        curve.train_time_s = time.perf_counter() - t_train
-        last = schedule.steps[curve.steps_run - 1] if curve.steps_run else schedule.steps.start
-        values, points = {}, []
-        if schedule.final_test_images:
-            n = schedule.final_test_images
-            values[FINAL_TEST_ACCURACY] = evaluate(sess, g, mnist.test.images[:n], mnist.test.labels[:n],
-                                                   variant.feed_shape)
-            points.append(Point(FINAL_TEST_ACCURACY, last, float(values[FINAL_TEST_ACCURACY])))
-        emit(FINAL, last, values, points)  # also where a tutorial prints "Optimization Finished!"
+    finally:
+        training.close()
     curve.wall_time_s = time.perf_counter() - t0
     return curve
-
-
-def _train(sess, g: Graph, mnist, schedule: Schedule, feed_shape: tuple[int, ...], curve: Curve,
-           emit: Callable[[str, int, dict, list[Point]], None], tick: _Progress) -> None:
-    """The tutorial's loop: a step, its printed metrics, and after each epoch the epoch's numbers."""
-    fetch = {BATCH_ACCURACY: g.accuracy, BATCH_LOSS: g.loss}
-    batch_fetches = [fetch[m] for m in schedule.batch_metrics]
-    bs, spe, shape = schedule.batch_size, schedule.steps_per_epoch, (schedule.batch_size, *feed_shape)
-    epoch_losses: list[float] = []
-    for i, step in enumerate(schedule.steps):
-        batch_xs, batch_ys = mnist.train.next_batch(bs)
-        feed = {g.x: batch_xs.reshape(shape), g.y: batch_ys}
-        # The loss comes from the same forward pass as the update: checking it costs nothing.
-        _, loss = sess.run([g.train_op, g.loss], feed_dict=feed)
-        if not math.isfinite(loss):
-            raise NonFiniteLoss(step, float(loss))
-        curve.steps_run = i + 1  # the update is done
-        if schedule.epoch_mean_loss:
-            epoch_losses.append(float(sess.run(g.loss, feed_dict=feed)))
-        if batch_fetches and step % schedule.every == 0:
-            # The tutorials ran each metric in its own sess.run on the same batch: same numbers.
-            values = dict(zip(schedule.batch_metrics, sess.run(batch_fetches, feed_dict=feed)))
-            emit(STEP, step, values, [Point(m, step, float(v)) for m, v in values.items()])
-        if spe and (i + 1) % spe == 0:
-            epoch = (i + 1) // spe
-            values, points = {}, []
-            if schedule.epoch_mean_loss:
-                # avg_cost += sess.run(cost, ...) / total_batch, step by step; NumPy before 2.0
-                # computed float32 / int in float64, hence the Python floats.
-                avg_cost = 0.
-                for c in epoch_losses:
-                    avg_cost += c / spe
-                values[EPOCH_MEAN_LOSS] = avg_cost
-                points.append(Point(EPOCH_MEAN_LOSS, epoch, avg_cost, sd=float(np.std(epoch_losses))))
-                epoch_losses = []
-            for metric in schedule.epoch_eval:
-                data = mnist.train if metric == TRAIN_ACCURACY else mnist.test
-                values[metric] = evaluate(sess, g, data.images, data.labels, feed_shape)
-                points.append(Point(metric, epoch, float(values[metric])))
-            emit(EPOCH, epoch, values, points)
-        tick(i + 1)
