@@ -126,7 +126,8 @@ def reproduce(variant, args, p, data_dir: Path) -> Outcome:
     if variant.reference and result.compared:
         print(f"reference: {variant.reference.source}")
         print(compare.table(result))
-    print(f"verdict: {result.verdict} ({result.reason})")
+    partial = "interrupted run, over the checkpoints it reached: " if curve.interrupted else ""
+    print(f"verdict: {partial}{result.verdict} ({result.reason})")
 
     record = {
         "schema": results.SCHEMA,

