@@ -26,6 +26,13 @@ itself dominates, so a single run misses these tight bands more often than 5%, a
 there means "the curves differ by more than measurement noise", not "the tutorial is
 wrong". Seed ensembles measure that spread.
 
+With several seeds (`ensemble`), the seed-to-seed spread is measured instead of left out: at
+each checkpoint the K seeds give a mean and a sample variance s^2, and the band is the 95%
+prediction interval for one more independent run -- the documented one:
+t(K-1) * sqrt(v * (1 + 1/K)), with v = max(s^2, one run's measurement noise^2) so that a few
+seeds that happen to agree cannot make the band narrower than the noise every run carries.
+With 2 seeds t is 12.7: two seeds say little, and the band says so.
+
 Verdict: with N checkpoints each missing its 95% band with probability 0.05 by chance, the
 number of misses is Binomial(N, 0.05). The run reproduces the tutorial when it misses no more
 than the 99th percentile of that distribution (e.g. 6 of 40); more misses than chance allows
@@ -34,7 +41,7 @@ means the curves differ.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Mapping
 
 from tabulate import tabulate
@@ -91,6 +98,26 @@ def band(ref: Point, got: Point, curve: list[Point], sizes: Mapping[str, int]) -
     return None
 
 
+# Student's t, 97.5% quantile, by degrees of freedom (beyond 30: the normal's 1.96)
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
+         11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093,
+         20: 2.086, 25: 2.060, 30: 2.042}
+
+
+def t_975(df: int) -> float:
+    return T_975.get(df) or (T_975[max(k for k in T_975 if k <= df)] if df <= 30 else Z_95)
+
+
+def one_run_noise(ref: Point, got: Point, curve: list[Point], sizes: Mapping[str, int]) -> float | None:
+    """The standard deviation of one run's number from measurement noise alone."""
+    if ref.metric in ACCURACIES:
+        n = sizes[ref.metric]
+        p = (round(got.value * n) + 0.5) / (n + 1)
+        return math.sqrt(p * (1 - p) / n)
+    two_run = band(ref, got, curve, sizes)
+    return None if two_run is None else two_run / (Z_95 * math.sqrt(2))
+
+
 def allowed_misses(n_checkpoints: int, alpha: float = ALPHA, level: float = VERDICT_LEVEL) -> int:
     """Smallest k with P(Binomial(N, alpha) > k) <= level."""
     cdf = 0.0
@@ -106,9 +133,12 @@ class Row:
     metric: str
     at: int
     documented: float
-    reproduced: float | None   # None: the (truncated) run did not reach this checkpoint
+    reproduced: float | None   # None: the (truncated) run did not reach this checkpoint; else the seeds' mean
     half_width: float | None   # None: not reached, or no band could be derived
     inside: bool | None
+    seeds: int = 1
+    low: float | None = None   # the seeds' smallest and largest value
+    high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +170,38 @@ def compare(curve: Iterable[Point], reference: Reference | None, sample_sizes: M
         hw = band(ref, point, curve, sample_sizes)
         inside = None if hw is None else abs(point.value - ref.value) <= hw + rounding(ref.value)
         rows.append(Row(ref.metric, ref.at, ref.value, point.value, hw, inside))
+    return _verdict(rows)
+
+
+def ensemble(curves: list[list[Point]], reference: Reference | None, sample_sizes: Mapping[str, int]) -> Comparison:
+    """Compare several runs (seeds) of one recipe with the documented numbers: a band from their spread."""
+    if len(curves) == 1:
+        return compare(curves[0], reference, sample_sizes)
+    if reference is None or not reference.points:
+        return Comparison((), 0, 0, 0, 0, NO_REFERENCE, "the tutorial documents no numbers for this variant")
+    indexed = [({(p.metric, p.at): p for p in curve}, curve) for curve in curves]
+    rows = []
+    for ref in reference.points:
+        found = [(got[(ref.metric, ref.at)], curve) for got, curve in indexed if (ref.metric, ref.at) in got]
+        if len(found) < 2:
+            rows.append(Row(ref.metric, ref.at, ref.value, None, None, None, len(found)))
+            continue
+        values = [p.value for p, _ in found]
+        k, mean = len(values), sum(values) / len(values)
+        s2 = sum((v - mean) ** 2 for v in values) / (k - 1)
+        noise = [one_run_noise(ref, p, curve, sample_sizes) for p, curve in found]
+        if any(x is None for x in noise):
+            rows.append(Row(ref.metric, ref.at, ref.value, mean, None, None, k, min(values), max(values)))
+            continue
+        v = max(s2, sum(x * x for x in noise) / k)
+        hw = t_975(k - 1) * math.sqrt(v * (1 + 1 / k))
+        inside = abs(mean - ref.value) <= hw + rounding(ref.value)
+        rows.append(Row(ref.metric, ref.at, ref.value, mean, hw, inside, k, min(values), max(values)))
+    result = _verdict(rows)
+    return replace(result, reason=result.reason.replace("95% band", f"95% band of {len(curves)} seeds"))
+
+
+def _verdict(rows: list[Row]) -> Comparison:
     compared = [r for r in rows if r.inside is not None]
     inside = sum(r.inside for r in compared)
     allowed = allowed_misses(len(compared))
@@ -169,7 +231,8 @@ def table(comparison: Comparison, fmt: str = "github") -> str:
     for r in comparison.rows:
         if r.reproduced is not None:
             where = f"epoch {r.at}" if r.metric in EPOCH_METRICS else f"step {r.at}"
-            body.append([LABELS.get(r.metric, r.metric), where, repr(r.documented), f"{r.reproduced:.6g}",
+            reproduced = f"{r.reproduced:.6g}" if r.seeds == 1 else f"{r.reproduced:.4g} [{r.low:.4g}, {r.high:.4g}]"
+            body.append([LABELS.get(r.metric, r.metric), where, repr(r.documented), reproduced,
                          f"{round(r.reproduced - r.documented, 4) + 0.0:+.4f}",
                          "none" if r.half_width is None else f"±{r.half_width:.4f}",
                          {True: "yes", False: "NO", None: "-"}[r.inside]])

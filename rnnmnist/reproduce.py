@@ -48,6 +48,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--variant", metavar="NAME", help="which tutorial (see --list), or `all` for every one in turn")
     p.add_argument("--list", action="store_true", help="list the variants and exit")
     p.add_argument("--seed", type=_seed, help="graph and data-order seed (default: the tutorial's)")
+    p.add_argument("--seeds", type=_positive, default=1, metavar="K",
+                   help="run K seeds (--seed, --seed + 1, ...), save each, and compare the documented numbers "
+                        "with the band the seeds span")
+    p.add_argument("--tensorboard", type=Path, metavar="DIR",
+                   help="also write each run's curve as TensorBoard event files under DIR/<variant>/<run>")
     p.add_argument("--steps", type=_positive, metavar="N",
                    help="stop after N training steps (a truncated run, marked as such)")
     p.add_argument("--epochs", type=_positive, metavar="N",
@@ -99,11 +104,10 @@ def _schedule_for(variant, args, p):
     return schedule, len(schedule.steps) < len(variant.schedule.steps)
 
 
-def reproduce(variant, args, p, data_dir: Path) -> Outcome:
+def reproduce(variant, args, p, data_dir: Path, seed: int) -> tuple[Outcome, list]:
     from . import compare, results, runner
     from .tfcompat import tf
 
-    seed = variant.seed if args.seed is None else args.seed
     fixes = frozenset(args.fix)
     schedule, truncated = _schedule_for(variant, args, p)
     print(f"# {variant.name} ({variant.tutorial}): {len(schedule.steps)} of {len(variant.schedule.steps)} steps, "
@@ -153,6 +157,9 @@ def reproduce(variant, args, p, data_dir: Path) -> Outcome:
     }
     path = results.save(record, args.out)
     print(f"saved {path}")
+    if args.tensorboard:
+        from . import tensorboard
+        print(f"TensorBoard events in {tensorboard.write(curve.points, args.tensorboard / variant.name / path.stem)}")
 
     reached = [r for r in result.rows if r.reproduced is not None and r.metric in compare.ACCURACIES]
     if reached:
@@ -164,11 +171,21 @@ def reproduce(variant, args, p, data_dir: Path) -> Outcome:
         last_pt = accuracies[-1] if accuracies else None
         headline = f"{compare.LABELS[last_pt.metric]} @ {last_pt.at}" if last_pt else "-"
         documented, reproduced = "-", f"{last_pt.value:.6g}" if last_pt else "-"
-    return Outcome(variant.name + "".join(f" --fix {f}" for f in sorted(fixes)),
+    return Outcome(variant.name + "".join(f" --fix {f}" for f in sorted(fixes)) + f" (seed {seed})",
                    schedule.describe() + (" (truncated)" if truncated else ""), curve.wall_time_s,
                    headline, documented, reproduced,
                    f"{result.inside}/{result.compared}" if result.compared else "-", result.verdict,
-                   curve.interrupted)
+                   curve.interrupted), curve.points
+
+
+def _ensemble(variant, curves: list, schedule) -> None:
+    from . import compare
+    result = compare.ensemble(curves, variant.reference, schedule.sample_sizes())
+    print()
+    print(f"{variant.name}: {len(curves)} seeds against {variant.reference.source if variant.reference else 'nothing'}")
+    if result.compared:
+        print(compare.table(result))
+    print(f"verdict over {len(curves)} seeds: {result.verdict} ({result.reason})")
 
 
 def summary_table(outcomes: list[Outcome]) -> str:
@@ -216,11 +233,18 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = []
     try:
         for i, variant in enumerate(variants):
-            if i:
-                print()
-            outcomes.append(reproduce(variant, args, p, data_dir))
-            if outcomes[-1].interrupted:
-                return EXIT_INTERRUPTED.get(outcomes[-1].interrupted, 1)
+            first = variant.seed if args.seed is None else args.seed
+            curves = []
+            for k in range(args.seeds):
+                if i or k:
+                    print()
+                outcome, points = reproduce(variant, args, p, data_dir, first + k)
+                outcomes.append(outcome)
+                if outcome.interrupted:
+                    return EXIT_INTERRUPTED.get(outcome.interrupted, 1)
+                curves.append(points)
+            if args.seeds > 1:
+                _ensemble(variant, curves, _schedule_for(variant, args, p)[0])
     except DataError as e:
         print(f"rnnmnist: error: {e}", file=sys.stderr)
         return EXIT_DATA

@@ -1,0 +1,99 @@
+"""Seed ensembles, the report made from runs alone, TensorBoard events and plots."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from rnnmnist import compare, report, results, tensorboard
+from rnnmnist.spec import BATCH_ACCURACY, Point, Reference
+
+REPO = Path(__file__).resolve().parent.parent
+REF = Reference("test", tuple(Point(BATCH_ACCURACY, 20 * i, 0.9) for i in range(10)))
+SIZES = {BATCH_ACCURACY: 128}
+
+
+def curve(values):
+    return [Point(BATCH_ACCURACY, 20 * i, v) for i, v in enumerate(values)]
+
+
+def test_ensemble_band_is_a_prediction_interval_from_the_seeds_spread():
+    seeds = [curve([v] * 10) for v in (0.85, 0.875, 0.9, 0.925, 0.95)]
+    result = compare.ensemble(seeds, REF, SIZES)
+    row = result.rows[0]
+    s = math.sqrt(sum((v - 0.9) ** 2 for v in (0.85, 0.875, 0.9, 0.925, 0.95)) / 4)
+    noise = math.sqrt(sum(((round(v * 128) + 0.5) / 129) * (1 - (round(v * 128) + 0.5) / 129) / 128
+                          for v in (0.85, 0.875, 0.9, 0.925, 0.95)) / 5)
+    assert math.isclose(row.half_width, 2.776 * math.sqrt(max(s * s, noise * noise) * (1 + 1 / 5)))
+    assert (row.seeds, row.low, row.high) == (5, 0.85, 0.95) and math.isclose(row.reproduced, 0.9)
+    assert result.verdict == compare.REPRODUCED and "5 seeds" in result.reason
+
+
+def test_seeds_that_agree_still_get_one_runs_noise():
+    seeds = [curve([0.9] * 10)] * 3
+    row = compare.ensemble(seeds, REF, SIZES).rows[0]
+    assert row.half_width >= 4.303 * math.sqrt(0.9 * 0.1 / 128)
+
+
+def test_ensemble_of_curves_far_off_is_not_reproduced():
+    seeds = [curve([v] * 10) for v in (0.5, 0.51, 0.52)]
+    assert compare.ensemble(seeds, REF, SIZES).verdict == compare.NOT_REPRODUCED
+
+
+def seal(directory, variant, seed, values, **extra):
+    record = {"schema": results.SCHEMA, "variant": variant, "seed": seed, "status": results.COMPLETE,
+              "truncated": False, "fixes": [], "steps_run": 782, "steps_total": 782, "command": "test",
+              "schedule": {"batch_size": 128, "steps": {"start": 0, "stop": 782}, "every": 20,
+                           "batch_metrics": ["batch_accuracy"], "steps_per_epoch": 0, "epoch_mean_loss": False,
+                           "epoch_eval": [], "final_test_images": 0},
+              "curve": [{"metric": BATCH_ACCURACY, "at": 20 * i, "value": v, "sd": None} for i, v in enumerate(values)],
+              "comparison": {}, "wall_time_s": 60.0,
+              "provenance": {"git": {"commit": "abc", "dirty": False}, "tensorflow": "2.21.0", "cpu": "test CPU"}}
+    record.update(extra)
+    return results.save(record, directory)
+
+
+def test_report_pools_seeds_and_leaves_out_truncated_runs(tmp_path):
+    from variants.final_state import DOCUMENTED
+    for seed in (1, 2):
+        seal(tmp_path, "morvan", seed, DOCUMENTED[:40])
+    seal(tmp_path, "morvan", 3, DOCUMENTED[:5], truncated=True)
+    text = report.render(tmp_path)
+    assert "| morvan    | 782 steps, batch 128 | 2       | 40/40" in text
+    assert "**Verdict: reproduced**" in text and "95% band of 2 seeds" in text
+    assert "Left out: 1 truncated or interrupted runs." in text
+    assert text.count("_seed1.json") == 1 and "test CPU" in text
+
+
+def test_report_refuses_a_hand_edited_run(tmp_path):
+    path = seal(tmp_path, "morvan", 1, [0.5] * 40)
+    path.write_text(path.read_text().replace("0.5", "0.9", 1))
+    with pytest.raises(results.ResultsError, match="checksum mismatch"):
+        report.render(tmp_path)
+
+
+def test_committed_report_is_what_the_committed_runs_produce():
+    committed = REPO / "results" / report.REPORT
+    if not committed.exists():
+        pytest.skip("no committed report yet")
+    assert committed.read_text(encoding="utf-8") == report.render(REPO / "results")
+
+
+def test_plots_one_png_per_variant(tmp_path):
+    pytest.importorskip("matplotlib")
+    from variants.final_state import DOCUMENTED
+    seal(tmp_path, "morvan", 1, DOCUMENTED[:40])
+    (png,) = report.plot(tmp_path)
+    assert png.name == "morvan.png" and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![morvan](morvan.png)" in report.render(tmp_path)
+
+
+def test_tensorboard_events_hold_the_curve(tmp_path):
+    from rnnmnist.tfcompat import v1
+    points = [Point(BATCH_ACCURACY, 0, 0.25), Point(BATCH_ACCURACY, 20, 0.75)]
+    directory = tensorboard.write(points, tmp_path / "run")
+    (events,) = directory.glob("events.out.tfevents.*")
+    found = [(e.step, v.tag, round(v.simple_value, 4)) for e in v1.train.summary_iterator(str(events))
+             for v in e.summary.value]
+    assert found == [(0, BATCH_ACCURACY, 0.25), (20, BATCH_ACCURACY, 0.75)]

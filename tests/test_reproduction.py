@@ -1,0 +1,18 @@
+"""The full schedules, re-run (opt-in: pytest -m reproduction; about 75 minutes on 2 cores)."""
+from __future__ import annotations
+
+import pytest
+
+from rnnmnist import compare, registry, runner
+
+
+@pytest.mark.reproduction
+@pytest.mark.parametrize("name", registry.names())
+def test_full_schedule_reproduces_the_documented_numbers(name, mnist_dir):
+    variant = registry.load(name)
+    curve = runner.run(variant, mnist_dir, variant.seed, echo=None, progress=None)
+    assert curve.steps_run == len(variant.schedule.steps) and not curve.interrupted
+    result = compare.compare(curve.points, variant.reference, variant.schedule.sample_sizes())
+    if variant.reference:
+        assert result.verdict == compare.REPRODUCED, result.reason
+        assert result.not_reached == 0
