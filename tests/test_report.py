@@ -63,7 +63,7 @@ def test_report_pools_seeds_and_leaves_out_truncated_runs(tmp_path):
     assert "| morvan    | 782 steps, batch 128 | 2       | 40/40" in text
     assert "**Verdict: reproduced**" in text and "95% band of 2 seeds" in text
     assert "Left out: 1 truncated or interrupted runs." in text
-    assert text.count("_seed1.json") == 1 and "test CPU" in text
+    assert text.count("_seed1.json |") == 1 and "test CPU" in text  # once in the runs table
 
 
 def test_report_refuses_a_hand_edited_run(tmp_path):
@@ -74,10 +74,22 @@ def test_report_refuses_a_hand_edited_run(tmp_path):
 
 
 def test_committed_report_is_what_the_committed_runs_produce():
+    """Rebuilt from the runs it names (a run you add locally does not make it stale)."""
     committed = REPO / "results" / report.REPORT
     if not committed.exists():
         pytest.skip("no committed report yet")
-    assert committed.read_text(encoding="utf-8") == report.render(REPO / "results")
+    text = committed.read_text(encoding="utf-8")
+    listed = report.runs_listed(text)
+    assert listed, "the report names no runs"
+    assert text == report.render(REPO / "results", only=listed)
+
+
+def test_report_names_the_runs_it_was_built_from(tmp_path):
+    first = seal(tmp_path, "morvan", 1, [0.9] * 40)
+    text = report.render(tmp_path)
+    assert report.runs_listed(text) == [f"morvan/{first.name}"]
+    seal(tmp_path, "morvan", 2, [0.9] * 40)  # a later run does not change the report rebuilt from its list
+    assert report.render(tmp_path, only=report.runs_listed(text)) == text
 
 
 def test_plots_one_png_per_variant(tmp_path):
