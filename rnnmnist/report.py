@@ -21,7 +21,8 @@ from .spec import Point, Schedule
 REPORT = "REPORT.md"
 
 
-def _schedule(record: dict) -> Schedule:
+def schedule_of(record: dict) -> Schedule:
+    """The Schedule a run record was made with."""
     s = dict(record["schedule"])
     s["steps"] = range(s["steps"]["start"], s["steps"]["stop"])
     for key in ("batch_metrics", "epoch_eval"):
@@ -70,7 +71,7 @@ def render(directory: Path, only: list[str] | None = None) -> str:
     summary, sections = [], []
     for (name, fixes), runs in groups.items():
         variant = registry.load(name)
-        schedule = _schedule(runs[0][1])
+        schedule = schedule_of(runs[0][1])
         curves = [[Point(**p) for p in record["curve"]] for _, record in runs]
         result = compare.ensemble(curves, None if fixes else variant.reference, schedule.sample_sizes())
         title = name + "".join(f" --fix {f}" for f in fixes)
@@ -148,7 +149,8 @@ def plot(directory: Path) -> list[Path]:
             unit = "epoch" if metric in compare.EPOCH_METRICS else "step (the tutorial's loop counter)"
             ax.set_xlabel(unit)
             ax.set_ylabel(compare.LABELS.get(metric, metric))
-            ax.legend(loc="best", fontsize=8)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(loc="best", fontsize=8)
         fig.suptitle(f"{name}{''.join(f' --fix {f}' for f in fixes)}: {len(curves)} seed(s) vs documented")
         fig.tight_layout()
         path = directory / plot_name(name, fixes)

@@ -152,5 +152,10 @@ def write_json(directory: Path, stem: str, record: dict[str, Any]) -> Path:
 
 
 def command_line() -> str:
-    return " ".join(["python -m rnnmnist.reproduce" if sys.argv[0].endswith("reproduce.py") else Path(sys.argv[0]).name,
-                     *sys.argv[1:]])
+    """The command as typed: `python -m rnnmnist.<module> ...` or the `rnnmnist` console script."""
+    argv0 = Path(sys.argv[0])
+    if argv0.suffix == ".py" and argv0.parent.name == "rnnmnist":
+        prog = f"python -m rnnmnist.{argv0.stem}"
+    else:
+        prog = argv0.name
+    return " ".join([prog, *sys.argv[1:]])

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rnnmnist import compare, registry, results
-from rnnmnist.spec import BATCH_ACCURACY, BATCH_LOSS, Point
+from rnnmnist import compare, registry, report, results
+from rnnmnist.spec import Point
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -19,6 +19,13 @@ def test_save_never_replaces_and_leaves_no_temporary_file(tmp_path):
     assert sorted(json.loads(p.read_text())["n"] for p in paths) == [0, 1, 2]
     assert [p.name for p in (tmp_path / "morvan").iterdir() if p.suffix != ".json"] == []
 
+
+# What the committed single-seed runs show (results/REPORT.md). static-projection's accuracies come
+# out 0.02-0.03 above the documented ones, beyond one run's measurement noise; whether that is
+# within the seed-to-seed spread is for the seed ensembles to say. A change in any of these
+# verdicts, either way, must be looked at, so the test pins them.
+EXPECTED = {"morvan": compare.REPRODUCED, "final-state": compare.REPRODUCED, "static-split": compare.REPRODUCED,
+            "static-projection": compare.NOT_REPRODUCED, "softmax-bug": compare.NO_REFERENCE}
 
 COMMITTED = sorted(p for p in (REPO / "results").glob("*/*.json") if p.parent.name != "bench")
 
@@ -38,11 +45,10 @@ def test_committed_run_still_agrees_with_the_documented_numbers(path):
     record = results.load(path)
     variant = registry.load(record["variant"])
     curve = [Point(**p) for p in record["curve"]]
-    sizes = {BATCH_ACCURACY: record["schedule"]["batch_size"], BATCH_LOSS: record["schedule"]["batch_size"]}
-    result = compare.compare(curve, variant.reference, sizes)
+    result = compare.compare(curve, variant.reference, report.schedule_of(record).sample_sizes())
     assert result.verdict == record["comparison"]["verdict"]
-    if not record["truncated"] and record["status"] == results.COMPLETE and not record["fixes"] and variant.reference:
-        assert result.verdict == compare.REPRODUCED, result.reason
+    if not record["truncated"] and record["status"] == results.COMPLETE and not record["fixes"]:
+        assert result.verdict == EXPECTED[record["variant"]], result.reason
         assert result.not_reached == 0
 
 
