@@ -54,6 +54,7 @@ ALPHA = 0.05        # per-checkpoint miss probability under "same process"
 VERDICT_LEVEL = 0.01  # allowed misses: 99th percentile of Binomial(N, ALPHA)
 
 REPRODUCED, NOT_REPRODUCED, NO_REFERENCE = "reproduced", "not reproduced", "no reference"
+NOT_REACHED = "not reached"  # the run stopped before the first documented checkpoint
 
 
 def binomial_band(documented: float, reproduced: float, n: int) -> float:
@@ -208,7 +209,7 @@ def _verdict(rows: list[Row]) -> Comparison:
     not_reached = sum(r.reproduced is None for r in rows)
     misses = len(compared) - inside
     if not compared:
-        verdict, reason = NO_REFERENCE, "the run stopped before the first documented checkpoint"
+        verdict, reason = NOT_REACHED, "the run stopped before the first documented checkpoint"
     elif misses <= allowed:
         verdict = REPRODUCED
         reason = f"{inside} of {len(compared)} checkpoints inside the 95% band; chance alone allows {allowed} outside"

@@ -77,6 +77,7 @@ def _list() -> None:
 class Outcome:
     """One variant's run, as the summary of `--variant all` shows it."""
     variant: str
+    seed: int
     schedule: str
     wall_time_s: float
     headline: str       # the last documented accuracy it reached, or the run's last accuracy
@@ -85,6 +86,10 @@ class Outcome:
     inside: str
     verdict: str
     interrupted: str | None = None
+
+
+def _echo(line: str) -> None:
+    print(line, flush=True)
 
 
 def _on_sigterm(signum, frame) -> NoReturn:
@@ -113,7 +118,8 @@ def reproduce(variant, args, p, data_dir: Path, seed: int) -> tuple[Outcome, lis
     print(f"# {variant.name} ({variant.tutorial}): {len(schedule.steps)} of {len(variant.schedule.steps)} steps, "
           f"seed {seed}, TensorFlow {tf.__version__}" + (f", fixes: {', '.join(sorted(fixes))}" if fixes else ""),
           flush=True)
-    curve = runner.run(variant, data_dir, seed, schedule, fixes=fixes, echo=None if args.quiet else print,
+    # flushed line by line: a learner may be watching through a pipe (| tee log)
+    curve = runner.run(variant, data_dir, seed, schedule, fixes=fixes, echo=None if args.quiet else _echo,
                        progress=None if args.quiet else sys.stderr)
     result = compare.compare(curve.points, variant.reference, schedule.sample_sizes())
     print()
@@ -171,7 +177,7 @@ def reproduce(variant, args, p, data_dir: Path, seed: int) -> tuple[Outcome, lis
         last_pt = accuracies[-1] if accuracies else None
         headline = f"{compare.LABELS[last_pt.metric]} @ {last_pt.at}" if last_pt else "-"
         documented, reproduced = "-", f"{last_pt.value:.6g}" if last_pt else "-"
-    return Outcome(variant.name + "".join(f" --fix {f}" for f in sorted(fixes)) + f" (seed {seed})",
+    return Outcome(variant.name + "".join(f" --fix {f}" for f in sorted(fixes)), seed,
                    schedule.describe() + (" (truncated)" if truncated else ""), curve.wall_time_s,
                    headline, documented, reproduced,
                    f"{result.inside}/{result.compared}" if result.compared else "-", result.verdict,
@@ -190,9 +196,9 @@ def _ensemble(variant, curves: list, schedule) -> None:
 
 def summary_table(outcomes: list[Outcome]) -> str:
     from tabulate import tabulate
-    rows = [[o.variant, o.schedule, f"{o.wall_time_s:.0f} s", o.headline, o.documented, o.reproduced, o.inside,
-             o.verdict] for o in outcomes]
-    return tabulate(rows, headers=["variant", "schedule", "wall time", "final documented metric", "documented",
+    rows = [[o.variant, o.seed, o.schedule, f"{o.wall_time_s:.0f} s", o.headline, o.documented, o.reproduced,
+             o.inside, o.verdict] for o in outcomes]
+    return tabulate(rows, headers=["variant", "seed", "schedule", "wall time", "final documented metric", "documented",
                                    "reproduced", "inside band", "verdict"], tablefmt="github", disable_numparse=True)
 
 

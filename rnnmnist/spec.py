@@ -56,8 +56,10 @@ class Schedule:
         return [s for s in self.steps if self.every and s % self.every == 0]
 
     def describe(self) -> str:
-        if self.steps_per_epoch:
+        if self.steps_per_epoch and len(self.steps) % self.steps_per_epoch == 0:
             return f"{self.epochs} epochs x {self.steps_per_epoch} steps, batch {self.batch_size}"
+        if self.steps_per_epoch:
+            return f"{len(self.steps)} steps of {self.steps_per_epoch}-step epochs, batch {self.batch_size}"
         return f"{len(self.steps)} steps, batch {self.batch_size}"
 
     def sample_sizes(self) -> dict[str, int]:

@@ -48,3 +48,8 @@ def test_truncated_run_is_compared_only_where_it_got_to():
 
 def test_no_reference():
     assert compare.compare([], None, SIZES).verdict == compare.NO_REFERENCE
+
+
+def test_a_run_that_reached_no_documented_checkpoint_says_so():
+    result = compare.compare([], REF, SIZES)
+    assert result.verdict == compare.NOT_REACHED and result.not_reached == 40

@@ -158,3 +158,9 @@ def test_softmax_fix_changes_only_the_softmax():
             sess.run(g.init)
             values.append(sess.run(graph.get_collection(v1.GraphKeys.TRAINABLE_VARIABLES)))
     assert all(np.array_equal(a, b) for a, b in zip(*values))
+
+
+def test_schedule_descriptions():
+    assert registry.load("softmax-bug").schedule.describe() == "21 epochs x 1100 steps, batch 50"
+    assert registry.load("softmax-bug").schedule.truncated(200).describe() == "200 steps of 1100-step epochs, batch 50"
+    assert registry.load("morvan").schedule.describe() == "782 steps, batch 128"
