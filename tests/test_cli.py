@@ -36,6 +36,7 @@ def test_list_shows_every_variant_with_a_description(tmp_path):
     (["--variant", "morvan", "--steps", "-3"], "--steps: must be at least 1"),
     (["--variant", "morvan", "--steps", "ten"], "--steps: expected a whole number"),
     (["--variant", "morvan", "--seed", "-1"], "--seed: must be between 0"),
+    (["--variant", "morvan", "--seeds", "0"], "--seeds: must be at least 1"),
     (["--variant", "morvan", "--data-dir", "afile"], "--data-dir afile is a file"),
     (["--variant", "morvan", "--out", "afile"], "cannot write results to --out afile"),
 ])
