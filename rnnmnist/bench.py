@@ -78,7 +78,8 @@ def measure(name: str, data_dir: Path, rounds: int, segment_s: float) -> Measure
     b.close()
     runner_speed, bare_speed = statistics.median(speeds["runner"]), statistics.median(speeds["bare"])
     s = variant.schedule
-    eval_images = s.epochs * sum(55000 if m == "train_accuracy" else 10000 for m in s.epoch_eval) + s.final_test_images
+    sizes = s.sample_sizes()
+    eval_images = s.epochs * sum(sizes[m] for m in s.epoch_eval) + s.final_test_images
     projected = len(s.steps) / runner_speed + eval_images * eval_s / len(test.images)
     return Measurement(name, s.batch_size, runner_speed, bare_speed, runner_speed / bare_speed,
                        len(test.images) / eval_s, peak, projected, rounds, n)

@@ -109,12 +109,11 @@ def _schedule_for(variant, args, p):
     return schedule, len(schedule.steps) < len(variant.schedule.steps)
 
 
-def reproduce(variant, args, p, data_dir: Path, seed: int) -> tuple[Outcome, list]:
+def reproduce(variant, args, data_dir: Path, seed: int, schedule, truncated: bool) -> tuple[Outcome, list]:
     from . import compare, results, runner
     from .tfcompat import tf
 
     fixes = frozenset(args.fix)
-    schedule, truncated = _schedule_for(variant, args, p)
     print(f"# {variant.name} ({variant.tutorial}): {len(schedule.steps)} of {len(variant.schedule.steps)} steps, "
           f"seed {seed}, TensorFlow {tf.__version__}" + (f", fixes: {', '.join(sorted(fixes))}" if fixes else ""),
           flush=True)
@@ -240,17 +239,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for i, variant in enumerate(variants):
             first = variant.seed if args.seed is None else args.seed
+            schedule, truncated = _schedule_for(variant, args, p)
             curves = []
             for k in range(args.seeds):
                 if i or k:
                     print()
-                outcome, points = reproduce(variant, args, p, data_dir, first + k)
+                outcome, points = reproduce(variant, args, data_dir, first + k, schedule, truncated)
                 outcomes.append(outcome)
                 if outcome.interrupted:
                     return EXIT_INTERRUPTED.get(outcome.interrupted, 1)
                 curves.append(points)
             if args.seeds > 1:
-                _ensemble(variant, curves, _schedule_for(variant, args, p)[0])
+                _ensemble(variant, curves, schedule)
     except DataError as e:
         print(f"rnnmnist: error: {e}", file=sys.stderr)
         return EXIT_DATA
