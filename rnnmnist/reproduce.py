@@ -92,9 +92,8 @@ def _echo(line: str) -> None:
     print(line, flush=True)
 
 
-def _on_sigterm(signum, frame) -> NoReturn:
-    from .runner import Interrupted
-    raise Interrupted("SIGTERM")
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _schedule_for(variant, args, p):
@@ -233,15 +232,29 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             available = ", ".join(variant.fixes) or "none"
             p.error(f"{variant.name} has no fix {unknown[0]!r}; its fixes: {available}")
+    schedules = [_schedule_for(variant, args, p) for variant in variants]  # usage errors before any fetch
+    from . import dataset, stopping
     from .runner import NonFiniteLoss
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        # fetched (if need be) and loaded before Ctrl-C becomes a stop request: a fetch stops at once
+        dataset.load_raw(data_dir, say=(lambda line: None) if args.quiet else _say)
+    except DataError as e:
+        print(f"rnnmnist: error: {e}", file=sys.stderr)
+        return EXIT_DATA
+    except KeyboardInterrupt:
+        print(f"rnnmnist: interrupted while getting MNIST into {data_dir}; nothing half-made is kept, "
+              "run again to fetch it", file=sys.stderr)
+        return EXIT_INTERRUPTED["KeyboardInterrupt"]
+    stopping.install()
     outcomes = []
     try:
         for i, variant in enumerate(variants):
             first = variant.seed if args.seed is None else args.seed
-            schedule, truncated = _schedule_for(variant, args, p)
+            schedule, truncated = schedules[i]
             curves = []
             for k in range(args.seeds):
+                if stopping.requested:  # asked to stop between two runs: the finished ones are saved
+                    return EXIT_INTERRUPTED[stopping.requested]
                 if i or k:
                     print()
                 outcome, points = reproduce(variant, args, data_dir, first + k, schedule, truncated)

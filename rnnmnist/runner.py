@@ -10,18 +10,15 @@ from typing import Callable, TextIO
 
 import numpy as np
 
-from . import tfcompat
+from . import stopping, tfcompat
 from .dataset import read_data_sets
+from .stopping import Interrupted
 from .spec import (BATCH_ACCURACY, BATCH_LOSS, EPOCH, EPOCH_MEAN_LOSS, FINAL, FINAL_TEST_ACCURACY, STEP,
                    TRAIN_ACCURACY, Curve, Event, Graph, Point, Schedule, Variant)
 
 tf = tfcompat.v1
 
 PROGRESS_EVERY_S = 30.0
-
-
-class Interrupted(Exception):
-    """Raised (by a signal handler) to stop a run the way Ctrl-C does."""
 
 
 class NonFiniteLoss(Exception):
@@ -138,6 +135,7 @@ class Training:
         s, batch_size, spe = self.schedule, self.schedule.batch_size, self.schedule.steps_per_epoch
         done = 0
         for i, step in self._steps:
+            stopping.check()
             batch_xs, batch_ys = self.mnist.train.next_batch(batch_size)
             batch_xs = batch_xs.reshape(self._shape)
             # The loss comes from the same forward pass as the update: checking it costs nothing.
@@ -195,8 +193,8 @@ def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None =
         progress: TextIO | None = sys.stderr) -> Curve:
     """Train `variant` with `schedule` (default: the tutorial's), printing what the tutorial printed.
 
-    `echo=None` prints nothing; `progress=None` shows no progress lines. Ctrl-C (or
-    `Interrupted`) stops the run after the step in progress and returns what it finished, with
+    `echo=None` prints nothing; `progress=None` shows no progress lines. A stop request (see
+    `stopping`), `Interrupted` or a bare Ctrl-C stops the run and returns what it finished, with
     `curve.interrupted` set; a NaN or infinite loss raises NonFiniteLoss at once.
     """
     t0 = time.perf_counter()

@@ -45,6 +45,29 @@ def test_a_signal_mid_run_stops_cleanly_and_keeps_an_interrupted_run(tmp_path, m
     assert not list((tmp_path / "res").rglob("*.tmp"))
 
 
+def test_a_signal_inside_the_loop_is_a_stop_request_not_an_exception(mnist_dir, monkeypatch):
+    # Raised from a handler, SIGTERM once surfaced inside Session.run, re-wrapped as a TypeError.
+    from rnnmnist import stopping
+    monkeypatch.setattr(stopping, "requested", None)
+    previous = {s: signal.getsignal(s) for s in stopping.NAMES}
+    stopping.install()
+    accuracies = []
+
+    def echo(line):
+        if line[:2] in ("0.", "1."):  # not the "Extracting ..." lines
+            accuracies.append(line)
+            if len(accuracies) == 2:  # printed at step 20: the signal lands while a run is mid-schedule
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    try:
+        curve = runner.run(MORVAN, mnist_dir, seed=1, schedule=MORVAN.schedule.truncated(100), echo=echo,
+                           progress=None)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    assert curve.interrupted == "SIGTERM" and curve.steps_run == 21  # the step in progress finished
+
+
 def test_a_non_finite_loss_stops_the_run_at_once(mnist_dir):
     def absurd(fixes):
         g = MORVAN.build(fixes)
