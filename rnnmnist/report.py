@@ -56,7 +56,18 @@ def collect(directory: Path, only: list[str] | None = None
             left_out.append(path)
             continue
         groups[(record["variant"], tuple(record.get("fixes", [])))].append((path, record))
+    for key, runs in groups.items():
+        # A seed run again gives the same curve: counted twice it would fake a narrower band.
+        latest: dict[int, tuple[Path, dict]] = {}
+        for path, record in sorted(runs, key=lambda r: r[0].name):  # names start with the UTC time
+            if record["seed"] in latest:
+                left_out.append(latest[record["seed"]][0])
+            latest[record["seed"]] = (path, record)
+        groups[key] = sorted(latest.values(), key=lambda r: r[0].name)
     return dict(sorted(groups.items())), left_out
+
+
+WEAK_BELOW = 5  # seeds; t(0.975) is 12.7, 4.30, 3.18 for 2, 3, 4 seeds, 2.78 for 5
 
 
 def plot_name(variant: str, fixes: tuple[str, ...]) -> str:
@@ -89,6 +100,12 @@ def _render(directory: Path, groups: dict, left_out: list[Path]) -> str:
         elif variant.reference:
             sections += [f"Reference: {variant.reference.source}.", ""]
         sections += [f"**Verdict: {result.verdict}** ({result.reason}).", ""]
+        if result.compared and 1 < len(seeds) < WEAK_BELOW:
+            sections += [f"With {len(seeds)} seeds the band is the t prediction interval with t = "
+                         f"{compare.t_975(len(seeds) - 1):.2f}: wide, so this verdict is weak evidence either way; "
+                         "more seeds narrow it.", ""]
+        if variant.finding and not fixes:
+            sections += [f"Finding: {variant.finding}", ""]
         if result.compared:
             sections += [compare.table(result), ""]
         else:
@@ -109,7 +126,7 @@ def _render(directory: Path, groups: dict, left_out: list[Path]) -> str:
     lines += [tabulate(summary, headers=["variant", "schedule", "seeds", "inside band", "verdict"],
                        tablefmt="github", disable_numparse=True), ""]
     if left_out:
-        lines += [f"Left out: {len(left_out)} truncated or interrupted runs.", ""]
+        lines += [f"Left out: {len(left_out)} runs (truncated, interrupted, or an earlier run of a seed run again).", ""]
     used = sorted(f"{path.parent.name}/{path.name}" for runs in groups.values() for path, _ in runs)
     return "\n".join(lines + sections + [RUNS_LINE.format(" ".join(used)), ""])
 

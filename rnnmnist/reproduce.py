@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from . import registry
+from . import parallel, registry
 from .dataset import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
 from .idx import DataError
 
@@ -51,6 +52,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=_positive, default=1, metavar="K",
                    help="run K seeds (--seed, --seed + 1, ...), save each, and compare the documented numbers "
                         "with the band the seeds span")
+    p.add_argument("--jobs", type=_positive, default=1, metavar="N",
+                   help="with --variant all or --seeds K: run N at once, each in its own process with "
+                        "cores/N threads, lines prefixed with the run (default 1: one after another)")
     p.add_argument("--tensorboard", type=Path, metavar="DIR",
                    help="also write each run's curve as TensorBoard event files under DIR/<variant>/<run>")
     p.add_argument("--steps", type=_positive, metavar="N",
@@ -86,6 +90,7 @@ class Outcome:
     inside: str
     verdict: str
     interrupted: str | None = None
+    saved: str = ""  # the run's JSON file
 
 
 def _echo(line: str) -> None:
@@ -179,7 +184,7 @@ def reproduce(variant, args, data_dir: Path, seed: int, schedule, truncated: boo
                    schedule.describe() + (" (truncated)" if truncated else ""), curve.wall_time_s,
                    headline, documented, reproduced,
                    f"{result.inside}/{result.compared}" if result.compared else "-", result.verdict,
-                   curve.interrupted), curve.points
+                   curve.interrupted, str(path)), curve.points
 
 
 def _ensemble(variant, curves: list, schedule) -> None:
@@ -245,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rnnmnist: interrupted while getting MNIST into {data_dir}; nothing half-made is kept, "
               "run again to fetch it", file=sys.stderr)
         return EXIT_INTERRUPTED["KeyboardInterrupt"]
+    tasks = [(variant, schedule, truncated, (variant.seed if args.seed is None else args.seed) + k)
+             for variant, (schedule, truncated) in zip(variants, schedules) for k in range(args.seeds)]
+    if args.jobs > 1 and len(tasks) > 1:
+        return _in_parallel(tasks, args, data_dir)
     stopping.install()
     outcomes = []
     try:
@@ -259,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
                     print()
                 outcome, points = reproduce(variant, args, data_dir, first + k, schedule, truncated)
                 outcomes.append(outcome)
+                if os.environ.get(parallel.OUTCOME_ENV):  # a worker of --jobs: tell the parent
+                    Path(os.environ[parallel.OUTCOME_ENV]).write_text(json.dumps(asdict(outcome)))
                 if outcome.interrupted:
                     return EXIT_INTERRUPTED.get(outcome.interrupted, 1)
                 curves.append(points)
@@ -274,6 +285,48 @@ def main(argv: list[str] | None = None) -> int:
     if len(outcomes) > 1:
         print()
         print(summary_table(outcomes))
+    return 0
+
+
+def _in_parallel(tasks: list, args, data_dir: Path) -> int:
+    """--jobs: each run in a worker process (python -m rnnmnist.reproduce for that one run)."""
+    from . import results, stopping
+    from .spec import Point
+    jobs = []
+    for variant, schedule, truncated, seed in tasks:
+        argv = ["--variant", variant.name, "--seed", str(seed), "--out", str(args.out), "--data-dir", str(data_dir)]
+        if args.steps is not None:
+            argv += ["--steps", str(args.steps)]
+        if args.epochs is not None and variant.schedule.steps_per_epoch:
+            argv += ["--epochs", str(args.epochs)]
+        for fix in args.fix:
+            argv += ["--fix", fix]
+        argv += ["--quiet"] * args.quiet + ["--verbose"] * args.verbose
+        if args.tensorboard:
+            argv += ["--tensorboard", str(args.tensorboard)]
+        jobs.append(parallel.Task(f"{variant.name} seed {seed}", argv))
+    print(f"{len(jobs)} runs, {args.jobs} at a time", flush=True)
+    finished = parallel.run(jobs, args.jobs, say=_echo)
+    order = {task.label: i for i, task in enumerate(jobs)}
+    finished.sort(key=lambda f: order[f.task.label])
+    outcomes = [Outcome(**f.outcome) for f in finished if f.outcome]
+    if args.seeds > 1:
+        for variant, schedule, _, _ in tasks[::args.seeds]:
+            curves = [[Point(**pt) for pt in results.load(Path(o.saved))["curve"]] for o in outcomes
+                       if o.variant.split(" ")[0] == variant.name and not o.interrupted]
+            if len(curves) > 1:
+                _ensemble(variant, curves, schedule)
+    if outcomes:
+        print()
+        print(summary_table(outcomes))
+    failed = [f for f in finished if f.returncode not in (0, *EXIT_INTERRUPTED.values())]
+    if stopping.requested or any(o.interrupted for o in outcomes):
+        return EXIT_INTERRUPTED[stopping.requested or next(o.interrupted for o in outcomes if o.interrupted)]
+    if failed or len(finished) < len(jobs):
+        for f in failed:
+            print(f"rnnmnist: error: the run {f.task.label} failed (exit code {f.returncode}); see its lines above",
+                  file=sys.stderr)
+        return EXIT_DATA
     return 0
 
 

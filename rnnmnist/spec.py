@@ -113,6 +113,8 @@ class Variant:
     reference: Reference | None = None
     # The tutorial's bugs stay in by default; each named fix here can be switched on.
     fixes: Mapping[str, str] = field(default_factory=dict)
+    # What investigating a gap to the documented numbers found; the report prints it with the verdict.
+    finding: str = ""
 
 
 @dataclass

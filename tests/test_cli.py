@@ -114,3 +114,19 @@ def test_a_fixed_run_is_named_and_recorded_as_such(tmp_path, mnist_dir):
     (saved,) = (tmp_path / "res" / "softmax-bug").glob("*.json")
     assert saved.name.endswith("_seed0_fix-softmax_truncated.json")
     assert json.loads(saved.read_text())["fixes"] == ["softmax"]
+
+
+def test_jobs_run_side_by_side_and_give_each_seed_its_own_curve(tmp_path, mnist_dir):
+    from rnnmnist import results, runner
+    out = cli("--variant", "morvan", "--seed", "4", "--seeds", "2", "--steps", "41", "--jobs", "2",
+              "--data-dir", str(mnist_dir), "--out", "res", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "[morvan seed 4] 0." in out.stdout and "[morvan seed 5] 0." in out.stdout
+    assert "morvan: 2 seeds against" in out.stdout and out.stdout.rstrip().endswith("| reproduced |")
+    saved = {results.load(p)["seed"]: results.load(p) for p in (tmp_path / "res" / "morvan").glob("*.json")}
+    assert sorted(saved) == [4, 5]
+    assert saved[5]["command"].startswith("python -m rnnmnist.reproduce --variant morvan --seed 5 ")
+    # a worker's one thread gives the bits of a run started by hand
+    morvan = registry.load("morvan")
+    curve = runner.run(morvan, mnist_dir, seed=5, schedule=morvan.schedule.truncated(41), echo=None, progress=None)
+    assert [p["value"] for p in saved[5]["curve"]] == [p.value for p in curve.points]

@@ -45,6 +45,18 @@ def test_images_follow_labels_and_are_scaled_like_tf1():
         assert np.array_equal(images, np.repeat(expected, 4, axis=1))
 
 
+def test_uint8_storage_hands_out_exactly_the_float32_tf1_stored():
+    # TF1 converted the whole set up front; scaling each batch must give the same bits.
+    rng = np.random.RandomState(0)
+    pixels = rng.randint(0, 256, size=(23, 28, 28, 1)).astype(np.uint8)
+    upfront = np.multiply(pixels.reshape(23, 784).astype(np.float32), 1.0 / 255.0)
+    ds = DataSet(pixels, np.arange(23), seed=3)
+    assert ds.images.dtype == np.float32 and np.array_equal(ds.images, upfront)
+    for _ in range(12):  # several epochs, with tails carried over
+        images, labels = ds.next_batch(5)
+        assert images.dtype == np.float32 and np.array_equal(images, upfront[labels])
+
+
 def test_seed_means_what_the_graph_seed_meant_in_tf1_without_touching_global_state():
     state = np.random.get_state()
     _, first = tiny(50, 1).next_batch(50)

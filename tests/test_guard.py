@@ -10,6 +10,7 @@ import pytest
 
 from rnnmnist import registry, runner
 from rnnmnist.bare import BareLoop
+from rnnmnist.parallel import THREADS_ENV
 from rnnmnist.spec import BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS
 
 
@@ -20,8 +21,10 @@ def short(schedule):
     return replace(s, steps_per_epoch=10) if schedule.steps_per_epoch else s
 
 
-@pytest.mark.parametrize("name", registry.names())
-def test_runner_and_tutorial_loop_agree_bit_for_bit(name, mnist_dir):
+@pytest.mark.parametrize("name, threads", [(name, "") for name in registry.names()]
+                         + [("static-projection", "1"), ("final-state", "1")])  # --jobs 2 workers: 1 thread
+def test_runner_and_tutorial_loop_agree_bit_for_bit(name, threads, mnist_dir, monkeypatch):
+    monkeypatch.setenv(THREADS_ENV, threads)
     variant = registry.load(name)
     schedule = short(variant.schedule)
     curve = runner.run(variant, mnist_dir, seed=3, schedule=schedule, echo=None, progress=None)
@@ -36,10 +39,16 @@ def test_runner_and_tutorial_loop_agree_bit_for_bit(name, mnist_dir):
 
 def test_bench_runs_and_saves(tmp_path, mnist_dir):
     out = subprocess.run([sys.executable, "-m", "rnnmnist.bench", "--variant", "static-split", "--rounds", "2",
-                          "--segment", "0.3", "--data-dir", str(mnist_dir), "--out", str(tmp_path)],
+                          "--segment", "0.3", "--paired", "0.5", "--data-dir", str(mnist_dir), "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "runner / bare" in out.stdout and "static-split" in out.stdout
     (saved,) = (tmp_path / "bench").glob("*.json")
     (m,) = json.loads(saved.read_text())["measurements"]
     assert m["variant"] == "static-split" and m["runner_steps_per_s"] > 0 and m["eval_peak_rss_mib"] > 0
+    assert m["paired_steps_per_s"] > 0 and m["projected_jobs2_s"] > 0 and "(--jobs 2)" in out.stdout
+
+
+def test_makespan_is_longest_first_to_the_least_loaded():
+    from rnnmnist.bench import makespan
+    assert makespan([25, 11, 10, 1, 1], 2) == 25 and makespan([3, 3, 2, 2, 2], 2) == 7

@@ -45,6 +45,24 @@ def test_a_signal_mid_run_stops_cleanly_and_keeps_an_interrupted_run(tmp_path, m
     assert not list((tmp_path / "res").rglob("*.tmp"))
 
 
+def test_sigterm_to_jobs_stops_every_worker_and_keeps_their_runs(tmp_path, mnist_dir):
+    proc = start("--variant", "morvan", "--seeds", "2", "--jobs", "2", "--data-dir", str(mnist_dir), "--out", "res",
+                 cwd=tmp_path)
+    printed = {"1": 0, "2": 0}
+    for line in proc.stdout:  # both workers training: two printed accuracies each
+        if line.startswith("[morvan seed ") and line.split("] ", 1)[1][:2] in ("0.", "1."):
+            printed[line[13]] += 1
+        if min(printed.values()) >= 2:
+            break
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert out.count("INTERRUPTED (SIGTERM) after") == 2 and "Traceback" not in out + err
+    saved = sorted((tmp_path / "res" / "morvan").glob("*.json"))
+    assert [p.name.split("_", 1)[1] for p in saved] == ["seed1_interrupted.json", "seed2_interrupted.json"]
+    assert all(results.load(p)["interrupted_by"] == "SIGTERM" for p in saved)
+
+
 def test_a_signal_inside_the_loop_is_a_stop_request_not_an_exception(mnist_dir, monkeypatch):
     # Raised from a handler, SIGTERM once surfaced inside Session.run, re-wrapped as a TypeError.
     from rnnmnist import stopping

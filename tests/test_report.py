@@ -59,10 +59,12 @@ def test_report_pools_seeds_and_leaves_out_truncated_runs(tmp_path):
     for seed in (1, 2):
         seal(tmp_path, "morvan", seed, DOCUMENTED[:40])
     seal(tmp_path, "morvan", 3, DOCUMENTED[:5], truncated=True)
+    seal(tmp_path, "morvan", 2, DOCUMENTED[:40])  # seed 2 again: the same curve, not a third seed
     text = report.render(tmp_path)
     assert "| morvan    | 782 steps, batch 128 | 2       | 40/40" in text
     assert "**Verdict: reproduced**" in text and "95% band of 2 seeds" in text
-    assert "Left out: 1 truncated or interrupted runs." in text
+    assert "Left out: 2 runs (truncated, interrupted, or an earlier run of a seed run again)." in text
+    assert "weak evidence" in text
     assert text.count("_seed1.json |") == 1 and "test CPU" in text  # once in the runs table
 
 
