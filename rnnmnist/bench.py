@@ -132,9 +132,9 @@ def _worker(name: str, data_dir: Path, seconds: float) -> None:
 
 
 def makespan(durations: list[float], workers: int) -> float:
-    """Longest first, each to the least loaded worker: how --jobs orders --variant all."""
+    """In the order given, each to the first free worker: what --jobs does with --variant all."""
     loads = [0.0] * workers
-    for d in sorted(durations, reverse=True):
+    for d in durations:
         loads[loads.index(min(loads))] += d
     return max(loads)
 

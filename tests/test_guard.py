@@ -49,6 +49,7 @@ def test_bench_runs_and_saves(tmp_path, mnist_dir):
     assert m["paired_steps_per_s"] > 0 and m["projected_jobs2_s"] > 0 and "(--jobs 2)" in out.stdout
 
 
-def test_makespan_is_longest_first_to_the_least_loaded():
+def test_makespan_gives_each_run_in_turn_to_the_first_free_worker():
     from rnnmnist.bench import makespan
     assert makespan([25, 11, 10, 1, 1], 2) == 25 and makespan([3, 3, 2, 2, 2], 2) == 7
+    assert makespan([1, 1, 10, 25], 2) == 26  # the order matters, as it does for --jobs

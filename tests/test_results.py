@@ -29,6 +29,13 @@ EXPECTED = {"morvan": compare.REPRODUCED, "final-state": compare.REPRODUCED, "st
 
 COMMITTED = sorted(p for p in (REPO / "results").glob("*/*.json") if p.parent.name != "bench")
 
+# Over all committed seeds of the tutorial's own graph (the report's verdicts), and how many seeds
+# the evidence needs at least. A single static-projection run misses (EXPECTED); five seeds do not
+# (see the finding in variants/static_projection.py).
+ENSEMBLE_EXPECTED = {"morvan": (compare.REPRODUCED, 5), "static-split": (compare.REPRODUCED, 5),
+                     "final-state": (compare.REPRODUCED, 2), "static-projection": (compare.REPRODUCED, 5),
+                     "softmax-bug": (compare.NO_REFERENCE, 2)}
+
 
 def test_there_is_a_committed_full_run_of_every_variant_with_a_reference():
     full = set()
@@ -68,3 +75,14 @@ def test_same_seed_on_the_same_machine_gives_the_committed_curve(mnist_dir):
     variant = registry.load("morvan")
     curve = runner.run(variant, mnist_dir, record["seed"], variant.schedule.truncated(81), echo=None, progress=None)
     assert [p.value for p in curve.points] == [p["value"] for p in record["curve"]][:5]
+
+
+def test_committed_seeds_together_agree_with_the_documented_numbers():
+    groups, _ = report.collect(REPO / "results")
+    assert len(groups[("softmax-bug", ("softmax",))]) >= 2  # the corrected graph, for comparison
+    for name, (verdict, min_seeds) in ENSEMBLE_EXPECTED.items():
+        runs = groups[(name, ())]
+        curves = [[Point(**p) for p in record["curve"]] for _, record in runs]
+        sizes = report.schedule_of(runs[0][1]).sample_sizes()
+        result = compare.ensemble(curves, registry.load(name).reference, sizes)
+        assert len(runs) >= min_seeds and result.verdict == verdict, (name, len(runs), result.reason)
