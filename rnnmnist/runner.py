@@ -25,14 +25,15 @@ PROGRESS_EVERY_S = 30.0
 def session(graph: "tf.Graph") -> "tf.Session":
     """The tutorials' tf.Session(), with thread pools that fit these graphs.
 
-    Their ops are small (batches of 16 to 128, 128 units): one inter-op thread runs them in
-    turn without hand-offs (measured 1.03-1.15x the default on 2 cores, README performance),
-    and a worker of --jobs gets its share of the cores. tests/test_guard.py checks that the
-    curve keeps every bit of the tutorial's default session.
+    Their ops are small (batches of 16 to 128, 128 units), too small to gain from splitting
+    across cores: one thread runs them without hand-offs, faster than TensorFlow's default of
+    one per core even with a second run beside it (python -m rnnmnist.bench; README,
+    performance), which is what --jobs 2 does with the other core. RNNMNIST_THREADS sets more.
+    tests/test_guard.py checks that the curve keeps every bit of the tutorial's default session.
     """
-    intra = int(os.environ.get(THREADS_ENV) or 0)  # 0: TensorFlow's choice, one per core
-    return tf.Session(graph=graph, config=tf.ConfigProto(intra_op_parallelism_threads=intra,
-                                                         inter_op_parallelism_threads=1))
+    threads = int(os.environ.get(THREADS_ENV) or 1)
+    return tf.Session(graph=graph, config=tf.ConfigProto(intra_op_parallelism_threads=threads,
+                                                         inter_op_parallelism_threads=threads))
 
 
 class NonFiniteLoss(Exception):

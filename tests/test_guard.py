@@ -22,7 +22,7 @@ def short(schedule):
 
 
 @pytest.mark.parametrize("name, threads", [(name, "") for name in registry.names()]
-                         + [("static-projection", "1"), ("final-state", "1")])  # --jobs 2 workers: 1 thread
+                         + [("static-projection", "2"), ("final-state", "2")])  # RNNMNIST_THREADS=2
 def test_runner_and_tutorial_loop_agree_bit_for_bit(name, threads, mnist_dir, monkeypatch):
     monkeypatch.setenv(THREADS_ENV, threads)
     variant = registry.load(name)
