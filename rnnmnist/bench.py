@@ -1,13 +1,13 @@
 """`python -m rnnmnist.bench`: how fast the runner trains each variant, against the tutorial's own loop.
 
-For each variant, in one process: a warm-up, then rounds that alternate a segment of the
-runner and a segment of the bare tutorial loop (A B, then B A, ...) on the same graph and
-batches, so that a noisy shared machine slows both alike; medians of steps/s and their ratio.
-Then the evaluation throughput on the whole test set, and a projection of the full schedule's
-wall time. Last, two copies of the variant train side by side in worker processes with one
-thread each (what `reproduce --jobs 2` does): their speed projects the five-variant run with
---jobs 2, and each worker, a process like a real run's, reports its peak resident memory
-through a whole-test-set evaluation.
+For each variant: the runner and the bare tutorial loop (its default tf.Session, one sess.run
+per call), each in a worker process of its own, train in alternating segments (A B, then
+B A, ...) on the same graph and batches, so that a noisy shared machine slows both alike;
+medians of steps/s and their ratio. Then the evaluation throughput on the whole test set and
+the runner worker's peak resident memory through it (a process like a real run's), and a
+projection of the full schedule's wall time. Last, a second runner trains beside the first
+from the same moment (what `reproduce --jobs 2` does): their speed projects the five-variant
+run with --jobs 2.
 """
 from __future__ import annotations
 
@@ -49,86 +49,109 @@ def _peak_rss_mib() -> float:
     return float("nan")
 
 
-def measure(name: str, data_dir: Path, rounds: int, segment_s: float) -> Measurement:
+class Worker:
+    """A process that trains one variant on command: the runner, or the tutorial's bare loop.
+
+    TensorFlow's thread pools belong to the process (the first session sizes them), so the
+    runner's one-thread sessions and the tutorial's default session can only be compared, and
+    run side by side, in processes of their own.
+    """
+
+    def __init__(self, name: str, kind: str, data_dir: Path, threads: str = "1"):
+        from .parallel import THREADS_ENV
+        self.proc = subprocess.Popen([sys.executable, "-m", "rnnmnist.bench", "--worker", name, "--kind", kind,
+                                      "--data-dir", str(data_dir)], env={**os.environ, THREADS_ENV: threads},
+                                     text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.name = name
+
+    def send(self, command: str) -> None:
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+
+    def reply(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"bench worker for {self.name} failed (exit code {self.proc.wait()})")
+        return json.loads(line)
+
+    def ask(self, command: str) -> dict:
+        self.send(command)
+        return self.reply()
+
+    def close(self) -> None:
+        self.send("quit")
+        self.proc.wait()
+
+
+def _serve(name: str, kind: str, data_dir: Path) -> None:
+    """The worker's side: `advance N`, `time S` (train S seconds), `eval` (the whole test set), `quit`."""
     from . import runner
     from .bare import BareLoop
-
     variant = registry.load(name)
-    # training throughput only: the schedule's whole-set evaluations are measured separately
+    # training throughput only: the schedule's whole-set evaluations are measured apart
     schedule = replace(variant.schedule, epoch_eval=(), final_test_images=0)
-    a = runner.Training(variant, data_dir, variant.seed, schedule, echo=None)
-    b = BareLoop(variant, data_dir, variant.seed, schedule)
-    t = time.perf_counter()
-    a.advance(10)
-    b.advance(10)
-    per_step = (time.perf_counter() - t) / 20
-    n = max(10, int(segment_s / per_step))
+    loop = (runner.Training(variant, data_dir, variant.seed, schedule, echo=None) if kind == "runner"
+            else BareLoop(variant, data_dir, variant.seed, schedule))
+    loop.advance(10)  # warm-up
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        command, _, arg = line.strip().partition(" ")
+        if command == "quit":
+            break
+        t, done = time.perf_counter(), 0
+        if command == "advance":
+            done = loop.advance(int(arg))
+        elif command == "time":
+            while time.perf_counter() - t < float(arg):
+                done += loop.advance(5)
+        elif command == "eval":
+            test = loop.mnist.test
+            runner.evaluate(loop.sess, loop.g, test.images[:256], test.labels[:256], variant.feed_shape)  # warm-up
+            t = time.perf_counter()
+            runner.evaluate(loop.sess, loop.g, test.images, test.labels, variant.feed_shape)
+        seconds = time.perf_counter() - t
+        print(json.dumps({"steps": done, "seconds": seconds, "peak_rss_mib": _peak_rss_mib()}), flush=True)
+
+
+def measure(name: str, data_dir: Path, rounds: int, segment_s: float, paired_s: float) -> Measurement:
+    """Runner and tutorial loop alternated; then the evaluation; then two runners side by side."""
+    variant = registry.load(name)
+    a, b = Worker(name, "runner", data_dir), Worker(name, "bare", data_dir, threads="")  # "": tf.Session()
+    a.reply(), b.reply()
+    first = a.ask("advance 10")
+    n = max(10, int(segment_s / (first["seconds"] / 10)))
     speeds: dict[str, list[float]] = {"runner": [], "bare": []}
     for r in range(rounds):
-        order = (("runner", a), ("bare", b)) if r % 2 == 0 else (("bare", b), ("runner", a))
-        for label, loop in order:
-            t = time.perf_counter()
-            done = loop.advance(n)
-            speeds[label].append(done / (time.perf_counter() - t))
-    test = a.mnist.test
-    runner.evaluate(a.sess, a.g, test.images[:256], test.labels[:256], variant.feed_shape)  # warm-up
-    t = time.perf_counter()
-    runner.evaluate(a.sess, a.g, test.images, test.labels, variant.feed_shape)
-    eval_s = time.perf_counter() - t
-    a.close()
+        for label, w in ((("runner", a), ("bare", b)) if r % 2 == 0 else (("bare", b), ("runner", a))):
+            got = w.ask(f"advance {n}")
+            speeds[label].append(got["steps"] / got["seconds"])
     b.close()
+    evaluation = a.ask("eval")
+    eval_s = evaluation["seconds"]
     runner_speed, bare_speed = statistics.median(speeds["runner"]), statistics.median(speeds["bare"])
-    eval_share = _eval_images(variant) * eval_s / test.num_examples
-    return Measurement(name, variant.schedule.batch_size, runner_speed, bare_speed, runner_speed / bare_speed,
-                       test.num_examples / eval_s, len(variant.schedule.steps) / runner_speed + eval_share,
-                       rounds, n)
+    steps = len(variant.schedule.steps)
+    eval_share = _eval_images(variant) * eval_s / 10000
+    m = Measurement(name, variant.schedule.batch_size, runner_speed, bare_speed, runner_speed / bare_speed,
+                    10000 / eval_s, steps / runner_speed + eval_share, rounds, n,
+                    eval_peak_rss_mib=evaluation["peak_rss_mib"])
+    if paired_s > 0:  # what --jobs 2 does: a second runner beside the first, from the same moment
+        c = Worker(name, "runner", data_dir)
+        c.reply()
+        for w in (a, c):
+            w.send(f"time {paired_s}")
+        both = [w.reply() for w in (a, c)]
+        c.close()
+        speed = statistics.mean(r["steps"] / r["seconds"] for r in both)
+        # the evaluations also run beside the other worker: scale them as the training steps scale
+        m = replace(m, paired_steps_per_s=speed, projected_jobs2_s=(steps + eval_share * runner_speed) / speed)
+    a.close()
+    return m
 
 
 def _eval_images(variant) -> int:
     s = variant.schedule
     sizes = s.sample_sizes()
     return s.epochs * sum(sizes[m] for m in s.epoch_eval) + s.final_test_images
-
-
-def paired(m: Measurement, data_dir: Path, seconds: float) -> Measurement:
-    """Two workers train `m.variant` side by side, one thread each, from the same moment."""
-    from .parallel import THREADS_ENV
-    env = {**os.environ, THREADS_ENV: "1"}
-    argv = [sys.executable, "-m", "rnnmnist.bench", "--worker", m.variant, "--segment", str(seconds),
-            "--data-dir", str(data_dir)]
-    workers = [subprocess.Popen(argv, env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-               for _ in range(2)]
-    for w in workers:  # each has imported TensorFlow, built its graph and warmed up
-        if w.stdout.readline().strip() != "ready":
-            raise RuntimeError(f"bench worker for {m.variant} failed (exit code {w.wait()})")
-    for w in workers:
-        w.stdin.write("go\n")
-        w.stdin.flush()
-    reports = [json.loads(w.communicate()[0]) for w in workers]
-    speed = statistics.mean(r["steps_per_s"] for r in reports)
-    variant = registry.load(m.variant)
-    # the evaluations also run at one thread per worker: scale them as the training steps scale
-    eval_share = (m.projected_full_s - len(variant.schedule.steps) / m.runner_steps_per_s) * m.runner_steps_per_s / speed
-    return replace(m, paired_steps_per_s=speed, projected_jobs2_s=len(variant.schedule.steps) / speed + eval_share,
-                   eval_peak_rss_mib=max(r["peak_rss_mib"] for r in reports))
-
-
-def _worker(name: str, data_dir: Path, seconds: float) -> None:
-    """One side of `paired`: say ready, wait for go, train for `seconds`, evaluate the test set."""
-    from . import runner
-    variant = registry.load(name)
-    schedule = replace(variant.schedule, epoch_eval=(), final_test_images=0)
-    a = runner.Training(variant, data_dir, variant.seed, schedule, echo=None)
-    a.advance(10)
-    print("ready", flush=True)
-    sys.stdin.readline()
-    t, done = time.perf_counter(), 0
-    while time.perf_counter() - t < seconds:
-        done += a.advance(5)
-    speed = done / (time.perf_counter() - t)
-    test = a.mnist.test
-    runner.evaluate(a.sess, a.g, test.images, test.labels, variant.feed_shape)
-    print(json.dumps({"steps_per_s": speed, "peak_rss_mib": _peak_rss_mib()}), flush=True)
 
 
 def makespan(durations: list[float], workers: int) -> float:
@@ -167,9 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--paired", type=float, default=6.0, metavar="S",
                    help="seconds the two side-by-side workers train (default 6; 0 skips them)")
     p.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)
+    p.add_argument("--kind", choices=("runner", "bare"), default="runner", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
-        _worker(args.worker, args.data_dir or default_data_dir(), args.segment)
+        _serve(args.worker, args.kind, args.data_dir or default_data_dir())
         return 0
     names = args.variant or registry.names()
     unknown = [n for n in names if n not in registry.names()]
@@ -182,8 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in names:
         print(f"measuring {name} ...", file=sys.stderr, flush=True)
-        m = measure(name, args.data_dir or default_data_dir(), args.rounds, args.segment)
-        rows.append(paired(m, args.data_dir or default_data_dir(), args.paired) if args.paired > 0 else m)
+        rows.append(measure(name, args.data_dir or default_data_dir(), args.rounds, args.segment, args.paired))
     print(table(rows))
     record = {"kind": "bench", "measurements": [asdict(m) for m in rows], "command": results.command_line(),
               "provenance": results.provenance(tf.__version__)}

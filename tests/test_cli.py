@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -10,9 +11,9 @@ import pytest
 from rnnmnist import registry
 
 
-def cli(*args, cwd, module="rnnmnist.reproduce", timeout=300):
+def cli(*args, cwd, module="rnnmnist.reproduce", timeout=300, env=None):
     return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env=env)
 
 
 def test_list_shows_every_variant_with_a_description(tmp_path):
@@ -117,7 +118,8 @@ def test_a_fixed_run_is_named_and_recorded_as_such(tmp_path, mnist_dir):
 
 
 def test_jobs_run_side_by_side_and_give_each_seed_its_own_curve(tmp_path, mnist_dir):
-    from rnnmnist import results, runner
+    from rnnmnist import results
+    from rnnmnist.parallel import THREADS_ENV
     out = cli("--variant", "morvan", "--seed", "4", "--seeds", "2", "--steps", "41", "--jobs", "2",
               "--data-dir", str(mnist_dir), "--out", "res", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
@@ -126,7 +128,10 @@ def test_jobs_run_side_by_side_and_give_each_seed_its_own_curve(tmp_path, mnist_
     saved = {results.load(p)["seed"]: results.load(p) for p in (tmp_path / "res" / "morvan").glob("*.json")}
     assert sorted(saved) == [4, 5]
     assert saved[5]["command"].startswith("python -m rnnmnist.reproduce --variant morvan --seed 5 ")
-    # a worker's one thread gives the bits of a run started by hand
-    morvan = registry.load("morvan")
-    curve = runner.run(morvan, mnist_dir, seed=5, schedule=morvan.schedule.truncated(41), echo=None, progress=None)
-    assert [p["value"] for p in saved[5]["curve"]] == [p.value for p in curve.points]
+    # A worker's one thread gives the bits of a run started by hand, and of the tutorial's default
+    # session (one thread per core). Thread pools belong to a process: compare across processes.
+    by_hand = cli("--variant", "morvan", "--seed", "5", "--steps", "41", "--quiet", "--data-dir", str(mnist_dir),
+                  "--out", "default", cwd=tmp_path, env={**os.environ, THREADS_ENV: str(os.cpu_count())})
+    assert by_hand.returncode == 0, by_hand.stderr
+    (other,) = (tmp_path / "default" / "morvan").glob("*.json")
+    assert [p["value"] for p in saved[5]["curve"]] == [p["value"] for p in results.load(other)["curve"]]

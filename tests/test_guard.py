@@ -10,7 +10,6 @@ import pytest
 
 from rnnmnist import registry, runner
 from rnnmnist.bare import BareLoop
-from rnnmnist.parallel import THREADS_ENV
 from rnnmnist.spec import BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS
 
 
@@ -21,10 +20,9 @@ def short(schedule):
     return replace(s, steps_per_epoch=10) if schedule.steps_per_epoch else s
 
 
-@pytest.mark.parametrize("name, threads", [(name, "") for name in registry.names()]
-                         + [("static-projection", "2"), ("final-state", "2")])  # RNNMNIST_THREADS=2
-def test_runner_and_tutorial_loop_agree_bit_for_bit(name, threads, mnist_dir, monkeypatch):
-    monkeypatch.setenv(THREADS_ENV, threads)
+@pytest.mark.parametrize("name", registry.names())
+def test_runner_and_tutorial_loop_agree_bit_for_bit(name, mnist_dir):
+    # In one process both loops share its thread pools; tests/test_cli.py compares thread counts.
     variant = registry.load(name)
     schedule = short(variant.schedule)
     curve = runner.run(variant, mnist_dir, seed=3, schedule=schedule, echo=None, progress=None)
