@@ -5,9 +5,9 @@ per call), each in a worker process of its own, train in alternating segments (A
 B A, ...) on the same graph and batches, so that a noisy shared machine slows both alike;
 medians of steps/s and their ratio. Then the evaluation throughput on the whole test set and
 the runner worker's peak resident memory through it (a process like a real run's), and a
-projection of the full schedule's wall time. Last, a second runner trains beside the first
-from the same moment (what `reproduce --jobs 2` does): their speed projects the five-variant
-run with --jobs 2.
+projection of the full schedule's wall time. Last, two runners with cores // 2 threads each
+train side by side from the same moment (what `reproduce --jobs 2` does): their speed
+projects the five-variant run with --jobs 2.
 """
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ class Worker:
     run side by side, in processes of their own.
     """
 
-    def __init__(self, name: str, kind: str, data_dir: Path, threads: str = "1"):
+    def __init__(self, name: str, kind: str, data_dir: Path, threads: str = ""):  # "": the runner's default
         from .parallel import THREADS_ENV
         self.proc = subprocess.Popen([sys.executable, "-m", "rnnmnist.bench", "--worker", name, "--kind", kind,
                                       "--data-dir", str(data_dir)], env={**os.environ, THREADS_ENV: threads},
@@ -116,7 +116,7 @@ def _serve(name: str, kind: str, data_dir: Path) -> None:
 def measure(name: str, data_dir: Path, rounds: int, segment_s: float, paired_s: float) -> Measurement:
     """Runner and tutorial loop alternated; then the evaluation; then two runners side by side."""
     variant = registry.load(name)
-    a, b = Worker(name, "runner", data_dir), Worker(name, "bare", data_dir, threads="")  # "": tf.Session()
+    a, b = Worker(name, "runner", data_dir), Worker(name, "bare", data_dir)  # bare: the tutorial's tf.Session()
     a.reply(), b.reply()
     first = a.ask("advance 10")
     n = max(10, int(segment_s / (first["seconds"] / 10)))
@@ -134,17 +134,19 @@ def measure(name: str, data_dir: Path, rounds: int, segment_s: float, paired_s: 
     m = Measurement(name, variant.schedule.batch_size, runner_speed, bare_speed, runner_speed / bare_speed,
                     10000 / eval_s, steps / runner_speed + eval_share, rounds, n,
                     eval_peak_rss_mib=evaluation["peak_rss_mib"])
-    if paired_s > 0:  # what --jobs 2 does: a second runner beside the first, from the same moment
-        c = Worker(name, "runner", data_dir)
-        c.reply()
-        for w in (a, c):
+    a.close()
+    if paired_s > 0:  # what --jobs 2 does: two runners side by side, cores // 2 threads each
+        pair = [Worker(name, "runner", data_dir, threads=str(max(1, (os.cpu_count() or 1) // 2))) for _ in range(2)]
+        for w in pair:
+            w.reply()
+        for w in pair:
             w.send(f"time {paired_s}")
-        both = [w.reply() for w in (a, c)]
-        c.close()
+        both = [w.reply() for w in pair]
+        for w in pair:
+            w.close()
         speed = statistics.mean(r["steps"] / r["seconds"] for r in both)
         # the evaluations also run beside the other worker: scale them as the training steps scale
         m = replace(m, paired_steps_per_s=speed, projected_jobs2_s=(steps + eval_share * runner_speed) / speed)
-    a.close()
     return m
 
 

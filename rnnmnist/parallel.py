@@ -1,8 +1,8 @@
 """`--jobs N`: several runs at once, each in a `python -m rnnmnist.reproduce` process of its own.
 
-One run keeps one core busy: these graphs are too small to split well across threads (README,
-performance). So the runs of `--variant all` or `--seeds K` go to N worker processes, each
-given cores // N threads, and their lines are printed as they come, prefixed with the run.
+One run of these small graphs keeps about one core busy (README, performance). So the runs of
+`--variant all` or `--seeds K` go to N worker processes, each given cores // N threads, and
+their lines are printed as they come, prefixed with the run.
 Each worker saves its own run, exactly as a run started by hand would.
 """
 from __future__ import annotations

@@ -25,14 +25,14 @@ PROGRESS_EVERY_S = 30.0
 def session(graph: "tf.Graph") -> "tf.Session":
     """The tutorials' tf.Session(), with thread pools that fit these graphs.
 
-    Their ops are small (batches of 16 to 128, 128 units), too small to gain from splitting
-    across cores: one thread runs them without hand-offs, faster than TensorFlow's default of
-    one per core even with a second run beside it (python -m rnnmnist.bench; README,
-    performance), which is what --jobs 2 does with the other core. RNNMNIST_THREADS sets more.
-    tests/test_guard.py checks that the curve keeps every bit of the tutorial's default session.
+    Their ops are small (batches of 16 to 128, 128 units): splitting one op across cores
+    (intra-op) costs more than it gains, while running independent ops at once (inter-op)
+    helps the dynamic_rnn loops. Measured in separate processes on 2 cores (README,
+    performance). RNNMNIST_THREADS sets the inter-op threads: --jobs N gives each worker
+    cores // N. tests/test_cli.py checks that thread counts change no bit of a curve.
     """
-    threads = int(os.environ.get(THREADS_ENV) or 1)
-    return tf.Session(graph=graph, config=tf.ConfigProto(intra_op_parallelism_threads=threads,
+    threads = int(os.environ.get(THREADS_ENV) or os.cpu_count() or 1)
+    return tf.Session(graph=graph, config=tf.ConfigProto(intra_op_parallelism_threads=1,
                                                          inter_op_parallelism_threads=threads))
 
 
