@@ -127,7 +127,9 @@ def _render(directory: Path, groups: dict, left_out: list[Path]) -> str:
                        tablefmt="github", disable_numparse=True), ""]
     if left_out:
         lines += [f"Left out: {len(left_out)} runs (truncated, interrupted, or an earlier run of a seed run again).", ""]
-    used = sorted(f"{path.parent.name}/{path.name}" for runs in groups.values() for path, _ in runs)
+    # every run read, left-out ones too, so that rebuilding from this list gives this text
+    used = sorted(f"{path.parent.name}/{path.name}" for path in [p for runs in groups.values() for p, _ in runs]
+                  + left_out)
     return "\n".join(lines + sections + [RUNS_LINE.format(" ".join(used)), ""])
 
 

@@ -27,9 +27,11 @@ def session(graph: "tf.Graph") -> "tf.Session":
 
     Their ops are small (batches of 16 to 128, 128 units): splitting one op across cores
     (intra-op) costs more than it gains, while running independent ops at once (inter-op)
-    helps the dynamic_rnn loops. Measured in separate processes on 2 cores (README,
-    performance). RNNMNIST_THREADS sets the inter-op threads: --jobs N gives each worker
-    cores // N. tests/test_cli.py checks that thread counts change no bit of a curve.
+    helps the dynamic_rnn loops (measured in separate processes on 2 cores: README,
+    performance). The intra-op count also decides how reductions are split, so it changes
+    a curve's last bits: fixed at one, a seed gives the same curve on any core count. The
+    inter-op count changes no bit (tests/test_cli.py): RNNMNIST_THREADS sets it, and --jobs N
+    gives each worker cores // N.
     """
     threads = int(os.environ.get(THREADS_ENV) or os.cpu_count() or 1)
     return tf.Session(graph=graph, config=tf.ConfigProto(intra_op_parallelism_threads=1,
