@@ -24,6 +24,7 @@ from pathlib import Path
 
 from . import registry
 from .dataset import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
+from .parallel import THREADS_ENV, threads_per_job
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,6 @@ class Worker:
     """
 
     def __init__(self, name: str, kind: str, data_dir: Path, threads: str = ""):  # "": the runner's default
-        from .parallel import THREADS_ENV
         self.proc = subprocess.Popen([sys.executable, "-m", "rnnmnist.bench", "--worker", name, "--kind", kind,
                                       "--data-dir", str(data_dir)], env={**os.environ, THREADS_ENV: threads},
                                      text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -98,7 +98,7 @@ def _serve(name: str, kind: str, data_dir: Path) -> None:
         command, _, arg = line.strip().partition(" ")
         if command == "quit":
             break
-        t, done = time.perf_counter(), 0
+        t, done, images = time.perf_counter(), 0, 0
         if command == "advance":
             done = loop.advance(int(arg))
         elif command == "time":
@@ -106,11 +106,13 @@ def _serve(name: str, kind: str, data_dir: Path) -> None:
                 done += loop.advance(5)
         elif command == "eval":
             test = loop.mnist.test
-            runner.evaluate(loop.sess, loop.g, test.images[:256], test.labels[:256], variant.feed_shape)  # warm-up
+            pixels, images = test.images, test.num_examples  # scaled once, as the runner does
+            runner.evaluate(loop.sess, loop.g, pixels[:256], test.labels[:256], variant.feed_shape)  # warm-up
             t = time.perf_counter()
-            runner.evaluate(loop.sess, loop.g, test.images, test.labels, variant.feed_shape)
+            runner.evaluate(loop.sess, loop.g, pixels, test.labels, variant.feed_shape)
         seconds = time.perf_counter() - t
-        print(json.dumps({"steps": done, "seconds": seconds, "peak_rss_mib": _peak_rss_mib()}), flush=True)
+        print(json.dumps({"steps": done, "images": images, "seconds": seconds, "peak_rss_mib": _peak_rss_mib()}),
+              flush=True)
 
 
 def measure(name: str, data_dir: Path, rounds: int, segment_s: float, paired_s: float) -> Measurement:
@@ -127,16 +129,16 @@ def measure(name: str, data_dir: Path, rounds: int, segment_s: float, paired_s: 
             speeds[label].append(got["steps"] / got["seconds"])
     b.close()
     evaluation = a.ask("eval")
-    eval_s = evaluation["seconds"]
+    eval_speed = evaluation["images"] / evaluation["seconds"]
     runner_speed, bare_speed = statistics.median(speeds["runner"]), statistics.median(speeds["bare"])
     steps = len(variant.schedule.steps)
-    eval_share = _eval_images(variant) * eval_s / 10000
+    eval_share = _eval_images(variant) / eval_speed
     m = Measurement(name, variant.schedule.batch_size, runner_speed, bare_speed, runner_speed / bare_speed,
-                    10000 / eval_s, steps / runner_speed + eval_share, rounds, n,
+                    eval_speed, steps / runner_speed + eval_share, rounds, n,
                     eval_peak_rss_mib=evaluation["peak_rss_mib"])
     a.close()
     if paired_s > 0:  # what --jobs 2 does: two runners side by side, cores // 2 threads each
-        pair = [Worker(name, "runner", data_dir, threads=str(max(1, (os.cpu_count() or 1) // 2))) for _ in range(2)]
+        pair = [Worker(name, "runner", data_dir, threads=str(threads_per_job(2))) for _ in range(2)]
         for w in pair:
             w.reply()
         for w in pair:

@@ -38,9 +38,17 @@ class Finished:
     outcome: dict | None   # what the worker wrote to OUTCOME_ENV, if it got that far
 
 
+def threads_per_job(jobs: int) -> int:
+    """The cores a worker gets when `jobs` run at once."""
+    return max(1, (os.cpu_count() or 1) // jobs)
+
+
 def run(tasks: list[Task], jobs: int, say: Callable[[str], None] = print) -> list[Finished]:
-    """Run the tasks, `jobs` at a time; forward Ctrl-C and SIGTERM to the workers (never raise)."""
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    """Run the tasks, `jobs` at a time; forward Ctrl-C and SIGTERM to the workers (never raise).
+
+    Returns the tasks that were started, in the order given.
+    """
+    threads = threads_per_job(jobs)
     lines: queue.Queue = queue.Queue()
     pending, running, finished, stops = list(enumerate(tasks)), {}, [], []
 
@@ -84,4 +92,4 @@ def run(tasks: list[Task], jobs: int, say: Callable[[str], None] = print) -> lis
             signal.signal(s, handler)
     if stops:
         stopping.requested = stopping.NAMES[stops[0]]
-    return finished
+    return sorted(finished, key=lambda f: tasks.index(f.task))

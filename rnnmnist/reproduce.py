@@ -255,26 +255,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs > 1 and len(tasks) > 1:
         return _in_parallel(tasks, args, data_dir)
     stopping.install()
-    outcomes = []
+    outcomes, curves = [], []
     try:
-        for i, variant in enumerate(variants):
-            first = variant.seed if args.seed is None else args.seed
-            schedule, truncated = schedules[i]
-            curves = []
-            for k in range(args.seeds):
-                if stopping.requested:  # asked to stop between two runs: the finished ones are saved
-                    return EXIT_INTERRUPTED[stopping.requested]
-                if i or k:
-                    print()
-                outcome, points = reproduce(variant, args, data_dir, first + k, schedule, truncated)
-                outcomes.append(outcome)
-                if os.environ.get(parallel.OUTCOME_ENV):  # a worker of --jobs: tell the parent
-                    Path(os.environ[parallel.OUTCOME_ENV]).write_text(json.dumps(asdict(outcome)))
-                if outcome.interrupted:
-                    return EXIT_INTERRUPTED.get(outcome.interrupted, 1)
-                curves.append(points)
-            if args.seeds > 1:
+        for i, (variant, schedule, truncated, seed) in enumerate(tasks):
+            if stopping.requested:  # asked to stop between two runs: the finished ones are saved
+                return EXIT_INTERRUPTED[stopping.requested]
+            if i:
+                print()
+            outcome, points = reproduce(variant, args, data_dir, seed, schedule, truncated)
+            outcomes.append(outcome)
+            if os.environ.get(parallel.OUTCOME_ENV):  # a worker of --jobs: tell the parent
+                Path(os.environ[parallel.OUTCOME_ENV]).write_text(json.dumps(asdict(outcome)))
+            if outcome.interrupted:
+                return EXIT_INTERRUPTED.get(outcome.interrupted, 1)
+            curves.append(points)
+            if args.seeds > 1 and len(curves) == args.seeds:  # the variant's last seed
                 _ensemble(variant, curves, schedule)
+                curves = []
     except DataError as e:
         print(f"rnnmnist: error: {e}", file=sys.stderr)
         return EXIT_DATA
@@ -307,13 +304,14 @@ def _in_parallel(tasks: list, args, data_dir: Path) -> int:
         jobs.append(parallel.Task(f"{variant.name} seed {seed}", argv))
     print(f"{len(jobs)} runs, {args.jobs} at a time", flush=True)
     finished = parallel.run(jobs, args.jobs, say=_echo)
-    order = {task.label: i for i, task in enumerate(jobs)}
-    finished.sort(key=lambda f: order[f.task.label])
-    outcomes = [Outcome(**f.outcome) for f in finished if f.outcome]
+    reported = {f.task.label: Outcome(**f.outcome) for f in finished if f.outcome}
+    outcomes = list(reported.values())
     if args.seeds > 1:
-        for variant, schedule, _, _ in tasks[::args.seeds]:
-            curves = [[Point(**pt) for pt in results.load(Path(o.saved))["curve"]] for o in outcomes
-                       if o.variant.split(" ")[0] == variant.name and not o.interrupted]
+        for start in range(0, len(tasks), args.seeds):  # each variant's seeds, as in the sequential loop
+            variant, schedule = tasks[start][:2]
+            runs = [reported.get(job.label) for job in jobs[start:start + args.seeds]]
+            curves = [[Point(**pt) for pt in results.load(Path(o.saved))["curve"]] for o in runs
+                      if o and not o.interrupted]
             if len(curves) > 1:
                 _ensemble(variant, curves, schedule)
     if outcomes:
