@@ -14,10 +14,6 @@ from .dataset import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
 from .idx import DataError
 
 
-def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rnnmnist.data", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=None,
@@ -25,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     directory = args.data_dir or default_data_dir()
     try:
-        sources.ensure(directory, _say, replace_bad=True)  # returns only once all four verify
+        sources.ensure(directory, sources.to_stderr, replace_bad=True)  # returns only once all four verify
     except DataError as e:
         print(f"rnnmnist.data: error: {e}", file=sys.stderr)
         return 1

@@ -35,7 +35,7 @@ RUNS_LINE = "<!-- runs: {} -->"
 
 def runs_listed(text: str) -> list[str]:
     """The run files a report says it was built from."""
-    match = re.search(r"<!-- runs: (.*) -->", text)
+    match = re.search(re.escape(RUNS_LINE).replace(r"\{\}", "(.*)"), text)
     return match.group(1).split() if match else []
 
 

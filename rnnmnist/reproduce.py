@@ -97,10 +97,6 @@ def _echo(line: str) -> None:
     print(line, flush=True)
 
 
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 def _schedule_for(variant, args, p):
     """The tutorial's schedule, truncated as asked; and whether it was."""
     schedule = variant.schedule
@@ -162,7 +158,7 @@ def reproduce(variant, args, data_dir: Path, seed: int, schedule, truncated: boo
         "comparison": {"reference": variant.reference.source if variant.reference else None,
                        "verdict": result.verdict, "reason": result.reason, "compared": result.compared,
                        "inside": result.inside, "allowed_outside": result.allowed_outside},
-        "provenance": results.provenance(tf.__version__),
+        "provenance": results.provenance(tf.__version__, session_threads=runner.threads()),
     }
     path = results.save(record, args.out)
     print(f"saved {path}")
@@ -238,11 +234,11 @@ def main(argv: list[str] | None = None) -> int:
             available = ", ".join(variant.fixes) or "none"
             p.error(f"{variant.name} has no fix {unknown[0]!r}; its fixes: {available}")
     schedules = [_schedule_for(variant, args, p) for variant in variants]  # usage errors before any fetch
-    from . import dataset, stopping
+    from . import dataset, sources, stopping
     from .runner import NonFiniteLoss
     try:
         # fetched (if need be) and loaded before Ctrl-C becomes a stop request: a fetch stops at once
-        dataset.load_raw(data_dir, say=(lambda line: None) if args.quiet else _say)
+        dataset.load_raw(data_dir, say=(lambda line: None) if args.quiet else sources.to_stderr)
     except DataError as e:
         print(f"rnnmnist: error: {e}", file=sys.stderr)
         return EXIT_DATA

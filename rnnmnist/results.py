@@ -81,7 +81,8 @@ def git_commit() -> dict[str, Any]:
     return {"commit": head.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
 
 
-def provenance(tf_version: str) -> dict[str, Any]:
+def provenance(tf_version: str, **extra: Any) -> dict[str, Any]:
+    """Where a result came from; `extra` adds what only the caller knows (e.g. session threads)."""
     return {
         "git": git_commit(),
         "tensorflow": tf_version,
@@ -91,6 +92,7 @@ def provenance(tf_version: str) -> dict[str, Any]:
         "cores": os.cpu_count(),
         "platform": platform.platform(),
         "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        **extra,
     }
 
 

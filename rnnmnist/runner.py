@@ -1,6 +1,7 @@
 """The shared session runner: a variant's declared graph and schedule, run in a tf.compat.v1.Session."""
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import random
@@ -13,6 +14,7 @@ import numpy as np
 
 from . import stopping, tfcompat
 from .dataset import read_data_sets
+from .sources import to_stderr
 from .parallel import THREADS_ENV
 from .stopping import Interrupted
 from .spec import (BATCH_ACCURACY, BATCH_LOSS, EPOCH, EPOCH_MEAN_LOSS, FINAL, FINAL_TEST_ACCURACY, STEP,
@@ -33,9 +35,33 @@ def session(graph: "tf.Graph") -> "tf.Session":
     inter-op count changes no bit (tests/test_cli.py): RNNMNIST_THREADS sets it, and --jobs N
     gives each worker cores // N.
     """
-    threads = int(os.environ.get(THREADS_ENV) or os.cpu_count() or 1)
-    return tf.Session(graph=graph, config=tf.ConfigProto(intra_op_parallelism_threads=1,
-                                                         inter_op_parallelism_threads=threads))
+    pools = threads()
+    return tf.Session(graph=graph, config=tf.ConfigProto(intra_op_parallelism_threads=pools["intra_op"],
+                                                         inter_op_parallelism_threads=pools["inter_op"]))
+
+
+def threads() -> dict[str, int]:
+    """The session's thread pools, recorded with each run (the intra-op count changes last bits)."""
+    return {"intra_op": 1, "inter_op": int(os.environ.get(THREADS_ENV) or os.cpu_count() or 1)}
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
+def release_free_memory() -> None:
+    """Give the heap's free pages back to the system (glibc keeps what training steps freed).
+
+    Changes no number: no tensor is touched, only memory nobody holds. Elsewhere than glibc, nothing.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 class NonFiniteLoss(Exception):
@@ -71,6 +97,7 @@ def evaluate(sess: "tf.Session", g: Graph, images: np.ndarray, labels: np.ndarra
     """
     x = images.reshape((-1, *feed_shape))
     if g.fixed_batch is None:
+        release_free_memory()  # a whole set's activations are the run's peak: start it from the smallest heap
         return sess.run(g.accuracy, feed_dict={g.x: x, g.y: labels})
     n, hits = g.fixed_batch, 0
     for start in range(0, len(x), n):
@@ -81,10 +108,6 @@ def evaluate(sess: "tf.Session", g: Graph, images: np.ndarray, labels: np.ndarra
             yb = np.concatenate([yb, np.repeat(yb[:1], n - k, axis=0)])
         hits += int(sess.run(g.correct, feed_dict={g.x: xb, g.y: yb})[:k].sum())
     return np.float32(hits / len(x))
-
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def _silent(line: str) -> None:
@@ -121,7 +144,7 @@ class Training:
                  progress: TextIO | None = None):
         self.variant, self.schedule, self.echo = variant, schedule or variant.schedule, echo
         # tf.set_random_seed(seed) came before read_data_sets in TF1, which seeded its shuffle with it.
-        self.mnist = read_data_sets(data_dir, one_hot=True, seed=seed, say=_stderr if progress else _silent,
+        self.mnist = read_data_sets(data_dir, one_hot=True, seed=seed, say=to_stderr if progress else _silent,
                                     echo=echo or _silent)
         self.graph, self.g = build_graph(variant, seed, fixes)
         self.curve = Curve()

@@ -41,6 +41,11 @@ PIP_TIMEOUT_S = 600
 Say = Callable[[str], None]
 
 
+def to_stderr(line: str) -> None:
+    """The `say` of the command-line tools: progress on stderr, never mixed into printed results."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def fetch_hint(directory: Path) -> str:
     return f"run `python -m rnnmnist.data --data-dir {directory}` to fetch a verified copy"
 

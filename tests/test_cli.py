@@ -79,6 +79,7 @@ def test_truncated_run_prints_compares_and_saves(tmp_path, mnist_dir):
     assert record["comparison"]["compared"] == 3
     for key in ("git", "tensorflow", "numpy", "cpu"):
         assert record["provenance"][key]
+    assert record["provenance"]["session_threads"]["intra_op"] == 1  # it decides last bits: recorded
     assert record["command"].startswith("python -m rnnmnist.reproduce --variant morvan --steps 41")
     assert "Extracting" not in out.stderr and "WARNING" not in out.stderr  # TensorFlow's noise is hidden
 

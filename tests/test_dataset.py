@@ -57,6 +57,32 @@ def test_uint8_storage_hands_out_exactly_the_float32_tf1_stored():
         assert images.dtype == np.float32 and np.array_equal(images, upfront[labels])
 
 
+def test_whole_set_and_batches_follow_tf1s_reordered_arrays_without_copying_rows():
+    # TF1 reordered its arrays at each shuffle, so `images` and `labels` mid-run come in that order
+    n, batch, seed = 11, 4, 2
+    ds = tiny(n, seed)
+    stream = reference_order(n, seed, epochs=8)
+    for b in range(12):
+        ds.next_batch(batch)
+        epoch = (b + 1) * batch // n  # the epoch TF1's arrays are in after this batch
+        if (b + 1) * batch % n == 0:
+            epoch -= 1  # an epoch that ends exactly reshuffles only at the next call
+        current = stream[epoch * n:(epoch + 1) * n]
+        assert ds.labels.tolist() == current.tolist(), f"after batch {b}"
+        assert np.array_equal(ds.images, current.astype(np.float32)[:, None].repeat(4, 1) * np.float32(1 / 255))
+    pixels = np.zeros((n, 2, 2, 1), np.uint8)
+    kept = DataSet(pixels, np.arange(n), seed=seed)
+    for _ in range(10):
+        kept.next_batch(batch)
+    assert np.shares_memory(kept._images, pixels)  # a shuffle reorders an index, not 43 MiB of rows
+
+
+def test_handed_out_images_are_aligned_so_that_session_run_feeds_them_without_a_copy():
+    ds = DataSet(np.zeros((5000, 28, 28, 1), np.uint8), np.arange(5000), seed=0)
+    for images in (ds.images, ds.images[:100], ds.next_batch(16)[0], ds.next_batch(7)[0]):
+        assert images.ctypes.data % 64 == 0 and images.flags.c_contiguous
+
+
 def test_seed_means_what_the_graph_seed_meant_in_tf1_without_touching_global_state():
     state = np.random.get_state()
     _, first = tiny(50, 1).next_batch(50)
