@@ -10,13 +10,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from . import parallel, registry
+from . import parallel, registry, stopping
 from .dataset import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
 from .idx import DataError
 
 EXIT_USAGE = 2
 EXIT_DATA = 1
-EXIT_INTERRUPTED = {"KeyboardInterrupt": 128 + signal.SIGINT, "SIGTERM": 128 + signal.SIGTERM}
+BROKEN_PIPE = "BrokenPipe"  # stdout closed by its reader
+EXIT_INTERRUPTED = {"KeyboardInterrupt": 128 + signal.SIGINT, "SIGTERM": 128 + signal.SIGTERM,
+                    BROKEN_PIPE: 128 + signal.SIGPIPE}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,7 +96,19 @@ class Outcome:
 
 
 def _echo(line: str) -> None:
-    print(line, flush=True)
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        # the reader is gone (`| head`): stop as Ctrl-C would, saving what finished, and print nowhere
+        _stdout_to_devnull()
+        print("rnnmnist: stdout was closed: stopping after the step in progress; what finished is saved "
+              "as an interrupted run", file=sys.stderr, flush=True)
+        stopping.request(BROKEN_PIPE)
+
+
+def _stdout_to_devnull() -> None:
+    # Python would otherwise fail again on the next print and when it flushes stdout at exit
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _schedule_for(variant, args, p):
@@ -234,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             available = ", ".join(variant.fixes) or "none"
             p.error(f"{variant.name} has no fix {unknown[0]!r}; its fixes: {available}")
     schedules = [_schedule_for(variant, args, p) for variant in variants]  # usage errors before any fetch
-    from . import dataset, sources, stopping
+    from . import dataset, sources
     from .runner import NonFiniteLoss
     try:
         # fetched (if need be) and loaded before Ctrl-C becomes a stop request: a fetch stops at once
@@ -283,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _in_parallel(tasks: list, args, data_dir: Path) -> int:
     """--jobs: each run in a worker process (python -m rnnmnist.reproduce for that one run)."""
-    from . import results, stopping
+    from . import results
     from .spec import Point
     jobs = []
     for variant, schedule, truncated, seed in tasks:
@@ -325,4 +339,8 @@ def _in_parallel(tasks: list, args, data_dir: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # stdout closed outside the training loop: nothing unsaved, nothing more to say
+        _stdout_to_devnull()
+        sys.exit(EXIT_INTERRUPTED[BROKEN_PIPE])

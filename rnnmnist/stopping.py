@@ -1,4 +1,4 @@
-"""Ctrl-C and SIGTERM as a request that the training loop honours between steps.
+"""Ctrl-C and SIGTERM (or a closed stdout) as a request that the training loop honours between steps.
 
 An exception raised inside a signal handler surfaces wherever Python happens to be, including inside
 TensorFlow's Session.run, which re-wraps it: CI once turned SIGTERM into "TypeError: Cannot interpret
@@ -21,10 +21,16 @@ class Interrupted(Exception):
     """A run stopped on request; the message names what asked (KeyboardInterrupt, SIGTERM)."""
 
 
-def _handle(signum: int, frame) -> None:
+def request(name: str) -> None:
+    """Ask the run to stop after the step in progress; `name` says why (the first request counts)."""
     global requested
     if requested is None:
-        requested = NAMES[signum]
+        requested = name
+
+
+def _handle(signum: int, frame) -> None:
+    if requested is None:
+        request(NAMES[signum])
         return
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)

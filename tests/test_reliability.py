@@ -45,6 +45,25 @@ def test_a_signal_mid_run_stops_cleanly_and_keeps_an_interrupted_run(tmp_path, m
     assert not list((tmp_path / "res").rglob("*.tmp"))
 
 
+def test_a_reader_that_goes_away_mid_run_stops_it_cleanly_and_keeps_an_interrupted_run(tmp_path, mnist_dir):
+    # `python -m rnnmnist.reproduce ... | head`: stdout closes while the tutorial still prints
+    proc = start("--variant", "morvan", "--data-dir", str(mnist_dir), "--out", "res", cwd=tmp_path)
+    printed = 0
+    for line in proc.stdout:
+        printed += line[:2] in ("0.", "1.")
+        if printed == 3:
+            break
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.wait(timeout=120)
+    assert proc.returncode == 128 + signal.SIGPIPE and "Traceback" not in err, err
+    assert "stdout was closed" in err
+    (saved,) = (tmp_path / "res" / "morvan").glob("*.json")
+    record = results.load(saved)
+    assert record["status"] == results.INTERRUPTED and record["interrupted_by"] == "BrokenPipe"
+    assert 40 <= record["steps_run"] < 782
+
+
 def test_sigterm_to_jobs_stops_every_worker_and_keeps_their_runs(tmp_path, mnist_dir):
     proc = start("--variant", "morvan", "--seeds", "2", "--jobs", "2", "--data-dir", str(mnist_dir), "--out", "res",
                  cwd=tmp_path)
