@@ -1,4 +1,4 @@
-"""The full schedules, re-run (opt-in: pytest -m reproduction; about 45 minutes on 2 cores)."""
+"""The full schedules, re-run (opt-in: pytest -m reproduction; about 35 minutes on 2 cores, projected)."""
 from __future__ import annotations
 
 import pytest
