@@ -3,8 +3,9 @@
 For each variant: the runner and the bare tutorial loop (its default tf.Session, one sess.run
 per call), each in a worker process of its own, train in alternating segments (A B, then
 B A, ...) on the same graph and batches, so that a noisy shared machine slows both alike;
-medians of steps/s and their ratio. Then the evaluation throughput on the whole test set and
-the runner worker's peak resident memory through it (a process like a real run's), and a
+medians of steps/s and their ratio, and the range of the ratio within single rounds (how far
+the machine's noise moves it). Then the evaluation throughput on the whole test set and the
+runner worker's peak resident memory through it (a process like a real run's), and a
 projection of the full schedule's wall time. Last, two runners with cores // 2 threads each
 train side by side from the same moment (what `reproduce --jobs 2` does): their speed
 projects the five-variant run with --jobs 2.
@@ -41,6 +42,7 @@ class Measurement:
     paired_steps_per_s: float = 0.0   # each of two side-by-side one-thread workers (--jobs 2)
     projected_jobs2_s: float = 0.0    # the full schedule at that speed
     eval_peak_rss_mib: float = 0.0    # a worker's peak resident memory, whole-test-set evaluation included
+    round_ratios: tuple[float, ...] = ()  # runner / bare within each round: how far apart the noise puts them
 
 
 def _peak_rss_mib() -> float:
@@ -131,11 +133,12 @@ def measure(name: str, data_dir: Path, rounds: int, segment_s: float, paired_s: 
     evaluation = a.ask("eval")
     eval_speed = evaluation["images"] / evaluation["seconds"]
     runner_speed, bare_speed = statistics.median(speeds["runner"]), statistics.median(speeds["bare"])
+    rounds_ratio = tuple(r / b for r, b in zip(speeds["runner"], speeds["bare"]))
     steps = len(variant.schedule.steps)
     eval_share = _eval_images(variant) / eval_speed
     m = Measurement(name, variant.schedule.batch_size, runner_speed, bare_speed, runner_speed / bare_speed,
                     eval_speed, steps / runner_speed + eval_share, rounds, n,
-                    eval_peak_rss_mib=evaluation["peak_rss_mib"])
+                    eval_peak_rss_mib=evaluation["peak_rss_mib"], round_ratios=rounds_ratio)
     a.close()
     if paired_s > 0:  # what --jobs 2 does: two runners side by side, cores // 2 threads each
         pair = [Worker(name, "runner", data_dir, threads=str(threads_per_job(2))) for _ in range(2)]
@@ -166,10 +169,15 @@ def makespan(durations: list[float], workers: int) -> float:
     return max(loads)
 
 
+def _ratio(m: Measurement) -> str:
+    spread = f" ({min(m.round_ratios):.2f}-{max(m.round_ratios):.2f})" if m.round_ratios else ""
+    return f"{m.ratio:.3f}{spread}"
+
+
 def table(rows: list[Measurement]) -> str:
     from tabulate import tabulate
     body = [[m.variant, m.batch_size, f"{m.runner_steps_per_s:.1f}", f"{m.bare_steps_per_s:.1f}",
-             f"{m.runner_steps_per_s * m.batch_size:.0f}", f"{m.ratio:.3f}", f"{m.eval_images_per_s:.0f}",
+             f"{m.runner_steps_per_s * m.batch_size:.0f}", _ratio(m), f"{m.eval_images_per_s:.0f}",
              f"{m.eval_peak_rss_mib:.0f}", f"{m.projected_full_s / 60:.1f}", f"{m.paired_steps_per_s:.1f}",
              f"{m.projected_jobs2_s / 60:.1f}"] for m in rows]
     total = sum(m.projected_full_s for m in rows)
@@ -177,7 +185,7 @@ def table(rows: list[Measurement]) -> str:
     body.append([f"all {len(rows)}", "", "", "", "", "", "", "", f"{total / 60:.1f}", "",
                  f"{jobs2 / 60:.1f} (--jobs 2)"])
     return tabulate(body, headers=["variant", "batch", "runner steps/s", "bare steps/s", "runner images/s",
-                                   "runner / bare", "eval images/s", "peak RSS MiB", "full run, min",
+                                   "runner / bare (rounds)", "eval images/s", "peak RSS MiB", "full run, min",
                                    "steps/s, 2 side by side", "full run --jobs 2, min"],
                     tablefmt="github", disable_numparse=True)
 

@@ -45,6 +45,7 @@ def test_bench_runs_and_saves(tmp_path, mnist_dir):
     (m,) = json.loads(saved.read_text())["measurements"]
     assert m["variant"] == "static-split" and m["runner_steps_per_s"] > 0 and m["eval_peak_rss_mib"] > 0
     assert m["paired_steps_per_s"] > 0 and m["projected_jobs2_s"] > 0 and "(--jobs 2)" in out.stdout
+    assert len(m["round_ratios"]) == 2 and min(m["round_ratios"]) <= max(m["round_ratios"])
 
 
 def test_makespan_gives_each_run_in_turn_to_the_first_free_worker():
