@@ -133,12 +133,12 @@ def measure(name: str, data_dir: Path, rounds: int, segment_s: float, paired_s: 
     evaluation = a.ask("eval")
     eval_speed = evaluation["images"] / evaluation["seconds"]
     runner_speed, bare_speed = statistics.median(speeds["runner"]), statistics.median(speeds["bare"])
-    rounds_ratio = tuple(r / b for r, b in zip(speeds["runner"], speeds["bare"]))
+    round_ratios = tuple(r / b for r, b in zip(speeds["runner"], speeds["bare"]))
     steps = len(variant.schedule.steps)
     eval_share = _eval_images(variant) / eval_speed
     m = Measurement(name, variant.schedule.batch_size, runner_speed, bare_speed, runner_speed / bare_speed,
                     eval_speed, steps / runner_speed + eval_share, rounds, n,
-                    eval_peak_rss_mib=evaluation["peak_rss_mib"], round_ratios=rounds_ratio)
+                    eval_peak_rss_mib=evaluation["peak_rss_mib"], round_ratios=round_ratios)
     a.close()
     if paired_s > 0:  # what --jobs 2 does: two runners side by side, cores // 2 threads each
         pair = [Worker(name, "runner", data_dir, threads=str(threads_per_job(2))) for _ in range(2)]

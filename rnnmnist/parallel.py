@@ -50,7 +50,7 @@ def run(tasks: list[Task], jobs: int, say: Callable[[str], None] = print) -> lis
     """
     threads = threads_per_job(jobs)
     lines: queue.Queue = queue.Queue()
-    pending, running, finished, stops = list(enumerate(tasks)), {}, [], []
+    pending, running, finished, stops = list(enumerate(tasks)), {}, {}, []
 
     def forward(signum, frame):  # the workers stop after their step in progress (twice: at once)
         stops.append(signum)
@@ -85,11 +85,11 @@ def run(tasks: list[Task], jobs: int, say: Callable[[str], None] = print) -> lis
                     continue
                 code = running.pop(index).wait()
                 outcome = Path(tmp) / f"{index}.json"
-                finished.append(Finished(tasks[index], code, json.loads(outcome.read_text())
-                                         if outcome.exists() else None))
+                finished[index] = Finished(tasks[index], code, json.loads(outcome.read_text())
+                                           if outcome.exists() else None)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
     if stops:
-        stopping.requested = stopping.NAMES[stops[0]]
-    return sorted(finished, key=lambda f: tasks.index(f.task))
+        stopping.request(stopping.NAMES[stops[0]])
+    return [finished[index] for index in sorted(finished)]

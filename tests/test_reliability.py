@@ -24,15 +24,20 @@ def start(*args, cwd, env=None):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
+def wait_until_training(proc: subprocess.Popen) -> None:
+    """Read the run's stdout until it has printed three accuracies."""
+    printed = 0
+    for line in proc.stdout:
+        printed += line[:2] in ("0.", "1.")
+        if printed == 3:
+            return
+
+
 @pytest.mark.parametrize("sig, code, name", [(signal.SIGINT, 130, "KeyboardInterrupt"),
                                              (signal.SIGTERM, 143, "SIGTERM")])
 def test_a_signal_mid_run_stops_cleanly_and_keeps_an_interrupted_run(tmp_path, mnist_dir, sig, code, name):
     proc = start("--variant", "morvan", "--data-dir", str(mnist_dir), "--out", "res", cwd=tmp_path)
-    printed = 0
-    for line in proc.stdout:  # wait until it is training: three printed accuracies
-        printed += line[:2] in ("0.", "1.")
-        if printed == 3:
-            break
+    wait_until_training(proc)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err
@@ -48,11 +53,7 @@ def test_a_signal_mid_run_stops_cleanly_and_keeps_an_interrupted_run(tmp_path, m
 def test_a_reader_that_goes_away_mid_run_stops_it_cleanly_and_keeps_an_interrupted_run(tmp_path, mnist_dir):
     # `python -m rnnmnist.reproduce ... | head`: stdout closes while the tutorial still prints
     proc = start("--variant", "morvan", "--data-dir", str(mnist_dir), "--out", "res", cwd=tmp_path)
-    printed = 0
-    for line in proc.stdout:
-        printed += line[:2] in ("0.", "1.")
-        if printed == 3:
-            break
+    wait_until_training(proc)
     proc.stdout.close()
     err = proc.stderr.read()
     proc.wait(timeout=120)

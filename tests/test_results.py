@@ -68,9 +68,8 @@ def test_same_seed_on_the_same_machine_gives_the_committed_curve(mnist_dir):
     from rnnmnist import runner
     from rnnmnist.tfcompat import tf
     import numpy as np
-    records = [results.load(p) for p in COMMITTED if p.parent.name == "static-split"]
-    record = max((r for r in records if r["status"] == results.COMPLETE and not r["truncated"] and r["seed"] == 0),
-                 key=lambda r: r["provenance"]["finished_utc"], default=None)
+    groups, _ = report.collect(REPO / "results")  # complete runs, the latest of each seed
+    record = next((r for _, r in groups.get(("static-split", ()), []) if r["seed"] == 0), None)
     if record is None:
         pytest.skip("no committed static-split run of seed 0")
     here = {"cpu": results.cpu_model(), "tensorflow": tf.__version__, "numpy": np.__version__}
