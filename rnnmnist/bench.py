@@ -1,11 +1,12 @@
 """`python -m rnnmnist.bench`: how fast the runner trains each variant, against the tutorial's own loop.
 
 For each variant: the runner and the bare tutorial loop (its default tf.Session, one sess.run
-per call), each in a worker process of its own, train in alternating segments (A B, then
+per call), each in a worker process of its own, train in short alternating segments (A B, then
 B A, ...) on the same graph and batches, so that a noisy shared machine slows both alike;
-medians of steps/s and their ratio, and the range of the ratio within single rounds (how far
-the machine's noise moves it). Then the evaluation throughput on the whole test set and the
-runner worker's peak resident memory through it (a process like a real run's), and a
+medians of steps/s, and runner / bare as the median of the rounds' ratios with its 95%
+confidence interval (whether the runner is faster is a question about a few per cent, and this
+machine's noise moves a single round by ten). Then the evaluation throughput on the whole test
+set and the runner worker's peak resident memory through it (a process like a real run's), and a
 projection of the full schedule's wall time. Last, two runners with cores // 2 threads each
 train side by side from the same moment (what `reproduce --jobs 2` does): their speed
 projects the five-variant run with --jobs 2.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -26,6 +28,7 @@ from pathlib import Path
 from . import registry
 from .dataset import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
 from .parallel import THREADS_ENV, threads_per_job
+from .spec import Schedule
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class Measurement:
     batch_size: int
     runner_steps_per_s: float
     bare_steps_per_s: float
-    ratio: float                  # runner / bare
+    ratio: float                  # runner / bare: the median of round_ratios
     eval_images_per_s: float      # whole test set
     projected_full_s: float       # steps / runner speed + the schedule's evaluations
     rounds: int
@@ -43,6 +46,7 @@ class Measurement:
     projected_jobs2_s: float = 0.0    # the full schedule at that speed
     eval_peak_rss_mib: float = 0.0    # a worker's peak resident memory, whole-test-set evaluation included
     round_ratios: tuple[float, ...] = ()  # runner / bare within each round: how far apart the noise puts them
+    ratio_ci95: tuple[float, float] | None = None  # of the median; None with too few rounds
 
 
 def _peak_rss_mib() -> float:
@@ -90,8 +94,7 @@ def _serve(name: str, kind: str, data_dir: Path) -> None:
     from . import runner
     from .bare import BareLoop
     variant = registry.load(name)
-    # training throughput only: the schedule's whole-set evaluations are measured apart
-    schedule = replace(variant.schedule, epoch_eval=(), final_test_images=0)
+    schedule = bench_schedule(variant.schedule)
     loop = (runner.Training(variant, data_dir, variant.seed, schedule, echo=None) if kind == "runner"
             else BareLoop(variant, data_dir, variant.seed, schedule))
     loop.advance(10)  # warm-up
@@ -123,7 +126,7 @@ def measure(name: str, data_dir: Path, rounds: int, segment_s: float, paired_s: 
     a, b = Worker(name, "runner", data_dir), Worker(name, "bare", data_dir)  # bare: the tutorial's tf.Session()
     a.reply(), b.reply()
     first = a.ask("advance 10")
-    n = max(10, int(segment_s / (first["seconds"] / 10)))
+    n = max(2, round(segment_s / (first["seconds"] / 10)))
     speeds: dict[str, list[float]] = {"runner": [], "bare": []}
     for r in range(rounds):
         for label, w in ((("runner", a), ("bare", b)) if r % 2 == 0 else (("bare", b), ("runner", a))):
@@ -133,12 +136,15 @@ def measure(name: str, data_dir: Path, rounds: int, segment_s: float, paired_s: 
     evaluation = a.ask("eval")
     eval_speed = evaluation["images"] / evaluation["seconds"]
     runner_speed, bare_speed = statistics.median(speeds["runner"]), statistics.median(speeds["bare"])
+    # Each round's two segments train the same steps moments apart: their ratio cancels the
+    # machine's slower swings, which a ratio of the two medians would keep.
     round_ratios = tuple(r / b for r, b in zip(speeds["runner"], speeds["bare"]))
     steps = len(variant.schedule.steps)
     eval_share = _eval_images(variant) / eval_speed
-    m = Measurement(name, variant.schedule.batch_size, runner_speed, bare_speed, runner_speed / bare_speed,
+    m = Measurement(name, variant.schedule.batch_size, runner_speed, bare_speed, statistics.median(round_ratios),
                     eval_speed, steps / runner_speed + eval_share, rounds, n,
-                    eval_peak_rss_mib=evaluation["peak_rss_mib"], round_ratios=round_ratios)
+                    eval_peak_rss_mib=evaluation["peak_rss_mib"], round_ratios=round_ratios,
+                    ratio_ci95=median_ci95(round_ratios))
     a.close()
     if paired_s > 0:  # what --jobs 2 does: two runners side by side, cores // 2 threads each
         pair = [Worker(name, "runner", data_dir, threads=str(threads_per_job(2))) for _ in range(2)]
@@ -153,6 +159,33 @@ def measure(name: str, data_dir: Path, rounds: int, segment_s: float, paired_s: 
         # the evaluations also run beside the other worker: scale them as the training steps scale
         m = replace(m, paired_steps_per_s=speed, projected_jobs2_s=(steps + eval_share * runner_speed) / speed)
     return m
+
+
+def bench_schedule(schedule: Schedule) -> Schedule:
+    """Training throughput only: no whole-set evaluations (measured apart), and steps that never run out.
+
+    The steps go on past the tutorial's last one with the same stride and print cadence, so that
+    any number of rounds fits (morvan's whole schedule is 782 steps).
+    """
+    s = schedule.steps
+    return replace(schedule, steps=range(s.start, s.start + s.step * 10**9, s.step), epoch_eval=(),
+                   final_test_images=0)
+
+
+def median_ci95(values: tuple[float, ...] | list[float]) -> tuple[float, float] | None:
+    """A distribution-free 95% confidence interval for the median: two order statistics.
+
+    The k-th smallest and k-th largest of n values bound the median with probability
+    1 - 2 P(B < k), B ~ Binomial(n, 1/2); k is the largest that keeps this at least 95%.
+    It takes rounds as independent, which a drifting machine makes them only roughly.
+    None below 6 values, where even the smallest and largest cover less than 95%.
+    """
+    v, n = sorted(values), len(values)
+    k, below = 0, 0.0  # below: P(B < k)
+    while below + math.comb(n, k) / 2 ** n <= 0.025:
+        below += math.comb(n, k) / 2 ** n
+        k += 1
+    return (v[k - 1], v[n - k]) if k else None
 
 
 def _eval_images(variant) -> int:
@@ -170,22 +203,23 @@ def makespan(durations: list[float], workers: int) -> float:
 
 
 def _ratio(m: Measurement) -> str:
-    spread = f" ({min(m.round_ratios):.2f}-{max(m.round_ratios):.2f})" if m.round_ratios else ""
-    return f"{m.ratio:.3f}{spread}"
+    ci = f" ({m.ratio_ci95[0]:.3f}-{m.ratio_ci95[1]:.3f})" if m.ratio_ci95 else ""
+    return f"{m.ratio:.3f}{ci}"
 
 
 def table(rows: list[Measurement]) -> str:
     from tabulate import tabulate
     body = [[m.variant, m.batch_size, f"{m.runner_steps_per_s:.1f}", f"{m.bare_steps_per_s:.1f}",
              f"{m.runner_steps_per_s * m.batch_size:.0f}", _ratio(m), f"{m.eval_images_per_s:.0f}",
-             f"{m.eval_peak_rss_mib:.0f}", f"{m.projected_full_s / 60:.1f}", f"{m.paired_steps_per_s:.1f}",
-             f"{m.projected_jobs2_s / 60:.1f}"] for m in rows]
+             f"{m.eval_peak_rss_mib:.0f}", f"{m.projected_full_s / 60:.1f}",
+             *((f"{m.paired_steps_per_s:.1f}", f"{m.projected_jobs2_s / 60:.1f}") if m.paired_steps_per_s
+               else ("-", "-"))] for m in rows]  # "-": --paired 0 skipped them
     total = sum(m.projected_full_s for m in rows)
-    jobs2 = makespan([m.projected_jobs2_s for m in rows], 2)
-    body.append([f"all {len(rows)}", "", "", "", "", "", "", "", f"{total / 60:.1f}", "",
-                 f"{jobs2 / 60:.1f} (--jobs 2)"])
+    jobs2 = (f"{makespan([m.projected_jobs2_s for m in rows], 2) / 60:.1f} (--jobs 2)"
+             if all(m.paired_steps_per_s for m in rows) else "-")
+    body.append([f"all {len(rows)}", "", "", "", "", "", "", "", f"{total / 60:.1f}", "", jobs2])
     return tabulate(body, headers=["variant", "batch", "runner steps/s", "bare steps/s", "runner images/s",
-                                   "runner / bare (rounds)", "eval images/s", "peak RSS MiB", "full run, min",
+                                   "runner / bare (95% CI)", "eval images/s", "peak RSS MiB", "full run, min",
                                    "steps/s, 2 side by side", "full run --jobs 2, min"],
                     tablefmt="github", disable_numparse=True)
 
@@ -193,8 +227,8 @@ def table(rows: list[Measurement]) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m rnnmnist.bench", description=__doc__.splitlines()[0])
     p.add_argument("--variant", action="append", metavar="NAME", help="only these (repeatable; default: all)")
-    p.add_argument("--rounds", type=int, default=6, help="alternating rounds per variant (default 6)")
-    p.add_argument("--segment", type=float, default=2.0, metavar="S", help="seconds per segment (default 2)")
+    p.add_argument("--rounds", type=int, default=24, help="alternating rounds per variant (default 24)")
+    p.add_argument("--segment", type=float, default=0.5, metavar="S", help="seconds per segment (default 0.5)")
     p.add_argument("--data-dir", type=Path, metavar="DIR",
                    help=f"MNIST directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR}/)")
     p.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
@@ -217,8 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     from .tfcompat import tf
     rows = []
     for name in names:
-        print(f"measuring {name} ...", file=sys.stderr, flush=True)
+        print(f"measuring {name} ...", file=sys.stderr, end="", flush=True)
+        t = time.perf_counter()
         rows.append(measure(name, args.data_dir or default_data_dir(), args.rounds, args.segment, args.paired))
+        print(f" {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
     print(table(rows))
     record = {"kind": "bench", "measurements": [asdict(m) for m in rows], "command": results.command_line(),
               "provenance": results.provenance(tf.__version__)}

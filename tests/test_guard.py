@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 from dataclasses import replace
@@ -10,6 +11,7 @@ import pytest
 
 from rnnmnist import registry, runner
 from rnnmnist.bare import BareLoop
+from rnnmnist.bench import bench_schedule, median_ci95
 from rnnmnist.spec import BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS
 
 
@@ -45,7 +47,22 @@ def test_bench_runs_and_saves(tmp_path, mnist_dir):
     (m,) = json.loads(saved.read_text())["measurements"]
     assert m["variant"] == "static-split" and m["runner_steps_per_s"] > 0 and m["eval_peak_rss_mib"] > 0
     assert m["paired_steps_per_s"] > 0 and m["projected_jobs2_s"] > 0 and "(--jobs 2)" in out.stdout
-    assert len(m["round_ratios"]) == 2 and min(m["round_ratios"]) <= max(m["round_ratios"])
+    assert len(m["round_ratios"]) == 2 and m["ratio"] == statistics.median(m["round_ratios"])
+    assert m["ratio_ci95"] is None  # two rounds bound nothing at 95%
+
+
+def test_median_ci95_is_the_order_statistics_the_binomial_gives():
+    # 24 values: P(B <= 6) = 0.011 and P(B <= 7) = 0.032 for B ~ Binomial(24, 1/2): the 7th from each end
+    assert median_ci95(list(range(24))[::-1]) == (6, 17)
+    assert median_ci95(range(6)) == (0, 5) and median_ci95(range(5)) is None  # 2 / 2**5 > 5% > 2 / 2**6
+    assert median_ci95(range(120)) == (48, 71)
+
+
+def test_bench_schedule_keeps_the_tutorials_steps_and_never_runs_out():
+    schedule = registry.load("morvan").schedule  # 782 steps: fewer than a long benchmark asks for
+    longer = bench_schedule(schedule)
+    assert list(longer.steps[:len(schedule.steps)]) == list(schedule.steps) and len(longer.steps) > 10**8
+    assert longer.every == schedule.every and not longer.epoch_eval and not longer.final_test_images
 
 
 def test_makespan_gives_each_run_in_turn_to_the_first_free_worker():
