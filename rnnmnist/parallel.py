@@ -46,16 +46,20 @@ def threads_per_job(jobs: int) -> int:
 def run(tasks: list[Task], jobs: int, say: Callable[[str], None] = print) -> list[Finished]:
     """Run the tasks, `jobs` at a time; forward Ctrl-C and SIGTERM to the workers (never raise).
 
-    Returns the tasks that were started, in the order given.
+    A stop requested in this process some other way (`stopping.request`: `say` found stdout
+    closed) reaches the workers as SIGTERM. Returns the tasks that were started, in the order given.
     """
     threads = threads_per_job(jobs)
     lines: queue.Queue = queue.Queue()
     pending, running, finished, stops = list(enumerate(tasks)), {}, {}, []
 
-    def forward(signum, frame):  # the workers stop after their step in progress (twice: at once)
+    def stop_all(signum: int) -> None:  # the workers stop after their step in progress (twice: at once)
         stops.append(signum)
         for proc in running.values():
             proc.send_signal(signum)
+
+    def forward(signum, frame):
+        stop_all(signum)
 
     def pump(index: int, proc: subprocess.Popen) -> None:
         for line in proc.stdout:
@@ -66,6 +70,8 @@ def run(tasks: list[Task], jobs: int, say: Callable[[str], None] = print) -> lis
     try:
         with tempfile.TemporaryDirectory(prefix="rnnmnist-jobs-") as tmp:
             while pending or running:
+                if stopping.requested and not stops:
+                    stop_all(signal.SIGTERM)
                 while pending and len(running) < jobs and not stops:
                     index, task = pending.pop(0)
                     env = {**os.environ, THREADS_ENV: str(threads), OUTCOME_ENV: str(Path(tmp) / f"{index}.json"),

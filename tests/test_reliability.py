@@ -33,6 +33,16 @@ def wait_until_training(proc: subprocess.Popen) -> None:
             return
 
 
+def wait_until_both_workers_train(proc: subprocess.Popen) -> None:
+    """Read a `--seeds 2 --jobs 2` morvan run's stdout until each worker has printed two accuracies."""
+    printed = {"1": 0, "2": 0}
+    for line in proc.stdout:
+        if line.startswith("[morvan seed ") and line.split("] ", 1)[1][:2] in ("0.", "1."):
+            printed[line[13]] += 1
+        if min(printed.values()) >= 2:
+            return
+
+
 @pytest.mark.parametrize("sig, code, name", [(signal.SIGINT, 130, "KeyboardInterrupt"),
                                              (signal.SIGTERM, 143, "SIGTERM")])
 def test_a_signal_mid_run_stops_cleanly_and_keeps_an_interrupted_run(tmp_path, mnist_dir, sig, code, name):
@@ -68,12 +78,7 @@ def test_a_reader_that_goes_away_mid_run_stops_it_cleanly_and_keeps_an_interrupt
 def test_sigterm_to_jobs_stops_every_worker_and_keeps_their_runs(tmp_path, mnist_dir):
     proc = start("--variant", "morvan", "--seeds", "2", "--jobs", "2", "--data-dir", str(mnist_dir), "--out", "res",
                  cwd=tmp_path)
-    printed = {"1": 0, "2": 0}
-    for line in proc.stdout:  # both workers training: two printed accuracies each
-        if line.startswith("[morvan seed ") and line.split("] ", 1)[1][:2] in ("0.", "1."):
-            printed[line[13]] += 1
-        if min(printed.values()) >= 2:
-            break
+    wait_until_both_workers_train(proc)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err
@@ -81,6 +86,20 @@ def test_sigterm_to_jobs_stops_every_worker_and_keeps_their_runs(tmp_path, mnist
     saved = sorted((tmp_path / "res" / "morvan").glob("*.json"))
     assert [p.name.split("_", 1)[1] for p in saved] == ["seed1_interrupted.json", "seed2_interrupted.json"]
     assert all(results.load(p)["interrupted_by"] == "SIGTERM" for p in saved)
+
+
+def test_a_reader_that_goes_away_stops_every_worker_of_jobs(tmp_path, mnist_dir):
+    # The parent finds its stdout closed; its workers write to the parent, not to the closed pipe.
+    proc = start("--variant", "morvan", "--seeds", "2", "--jobs", "2", "--data-dir", str(mnist_dir), "--out", "res",
+                 cwd=tmp_path)
+    wait_until_both_workers_train(proc)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.wait(timeout=120)
+    assert proc.returncode == 128 + signal.SIGPIPE and "Traceback" not in err, err
+    saved = sorted((tmp_path / "res" / "morvan").glob("*.json"))
+    assert [p.name.split("_", 1)[1] for p in saved] == ["seed1_interrupted.json", "seed2_interrupted.json"]
+    assert all(results.load(p)["steps_run"] < 782 for p in saved)
 
 
 def test_a_signal_inside_the_loop_is_a_stop_request_not_an_exception(mnist_dir, monkeypatch):
