@@ -238,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)
     p.add_argument("--kind", choices=("runner", "bare"), default="runner", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    started = time.perf_counter()
     if args.worker:
         _serve(args.worker, args.kind, args.data_dir or default_data_dir())
         return 0
@@ -257,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f" {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
     print(table(rows))
     record = {"kind": "bench", "measurements": [asdict(m) for m in rows], "command": results.command_line(),
+              "seeds": {name: registry.load(name).seed for name in names},  # what each variant's workers train with
+              "wall_time_s": time.perf_counter() - started,
               "provenance": results.provenance(tf.__version__)}
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     print(f"saved {results.write_json(args.out / 'bench', stamp, record)}")

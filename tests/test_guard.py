@@ -44,7 +44,9 @@ def test_bench_runs_and_saves(tmp_path, mnist_dir):
     assert out.returncode == 0, out.stderr
     assert "runner / bare" in out.stdout and "static-split" in out.stdout
     (saved,) = (tmp_path / "bench").glob("*.json")
-    (m,) = json.loads(saved.read_text())["measurements"]
+    record = json.loads(saved.read_text())
+    assert record["seeds"] == {"static-split": registry.load("static-split").seed} and record["wall_time_s"] > 0
+    (m,) = record["measurements"]
     assert m["variant"] == "static-split" and m["runner_steps_per_s"] > 0 and m["eval_peak_rss_mib"] > 0
     assert m["paired_steps_per_s"] > 0 and m["projected_jobs2_s"] > 0 and "(--jobs 2)" in out.stdout
     assert len(m["round_ratios"]) == 2 and m["ratio"] == statistics.median(m["round_ratios"])
