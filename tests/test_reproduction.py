@@ -1,4 +1,4 @@
-"""The full schedules, re-run (opt-in: pytest -m reproduction; about 35 minutes on 2 cores, projected)."""
+"""The full schedules, re-run (opt-in: pytest -m reproduction; 36 minutes on 2 cores)."""
 from __future__ import annotations
 
 import pytest
