@@ -14,7 +14,6 @@ projects the five-variant run with --jobs 2.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import math
 import os
@@ -182,8 +181,7 @@ def median_ci95(values: tuple[float, ...] | list[float]) -> tuple[float, float] 
     """
     v, n = sorted(values), len(values)
     k, below = 0, 0.0  # below: P(B < k)
-    while below + math.comb(n, k) / 2 ** n <= 0.025:
-        below += math.comb(n, k) / 2 ** n
+    while (below := below + math.comb(n, k) / 2 ** n) <= 0.025:  # now P(B < k + 1)
         k += 1
     return (v[k - 1], v[n - k]) if k else None
 
@@ -238,10 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)
     p.add_argument("--kind", choices=("runner", "bare"), default="runner", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    started = time.perf_counter()
     if args.worker:
         _serve(args.worker, args.kind, args.data_dir or default_data_dir())
         return 0
+    started = time.perf_counter()
     names = args.variant or registry.names()
     unknown = [n for n in names if n not in registry.names()]
     if unknown or args.rounds < 2 or args.segment <= 0:
@@ -261,8 +259,7 @@ def main(argv: list[str] | None = None) -> int:
               "seeds": {name: registry.load(name).seed for name in names},  # what each variant's workers train with
               "wall_time_s": time.perf_counter() - started,
               "provenance": results.provenance(tf.__version__)}
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    print(f"saved {results.write_json(args.out / 'bench', stamp, record)}")
+    print(f"saved {results.write_json(args.out / 'bench', results.utc_stamp(), record)}")
     return 0
 
 

@@ -121,13 +121,17 @@ def save(record: dict[str, Any], out: Path) -> Path:
     """Write `record`, sealed with its checksum, to
     out/<variant>/<UTC time>_seed<seed>[_fix-NAME][_truncated][_interrupted].json, atomically."""
     directory = check_writable(out, record["variant"])
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    stem = (f"{stamp}_seed{record['seed']}" + "".join(f"_fix-{f}" for f in record.get("fixes", []))
+    stem = (f"{utc_stamp()}_seed{record['seed']}" + "".join(f"_fix-{f}" for f in record.get("fixes", []))
             + ("_truncated" if record["truncated"] else "")
             + ("_interrupted" if record.get("status") == INTERRUPTED else ""))
     record = dict(record, checksum="")
     record["checksum"] = checksum(record)
     return write_json(directory, stem, record)
+
+
+def utc_stamp() -> str:
+    """Now, as results' file names begin: 20261124T071121Z."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
 def write_json(directory: Path, stem: str, record: dict[str, Any]) -> Path:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections import Counter
 from dataclasses import replace
 
 import pytest
@@ -24,22 +25,14 @@ def start(*args, cwd, env=None):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
-def wait_until_training(proc: subprocess.Popen) -> None:
-    """Read the run's stdout until it has printed three accuracies."""
-    printed = 0
+def wait_until_training(proc: subprocess.Popen, runs: int = 1, accuracies: int = 3) -> None:
+    """Read stdout until each of `runs` runs has printed `accuracies` accuracies (--jobs: "[run] " lines)."""
+    printed: Counter[str] = Counter()
     for line in proc.stdout:
-        printed += line[:2] in ("0.", "1.")
-        if printed == 3:
-            return
-
-
-def wait_until_both_workers_train(proc: subprocess.Popen) -> None:
-    """Read a `--seeds 2 --jobs 2` morvan run's stdout until each worker has printed two accuracies."""
-    printed = {"1": 0, "2": 0}
-    for line in proc.stdout:
-        if line.startswith("[morvan seed ") and line.split("] ", 1)[1][:2] in ("0.", "1."):
-            printed[line[13]] += 1
-        if min(printed.values()) >= 2:
+        run, _, text = line.partition("] ") if line.startswith("[") else ("", "", line)
+        if text[:2] in ("0.", "1."):
+            printed[run] += 1
+        if len(printed) == runs and min(printed.values()) >= accuracies:
             return
 
 
@@ -78,7 +71,7 @@ def test_a_reader_that_goes_away_mid_run_stops_it_cleanly_and_keeps_an_interrupt
 def test_sigterm_to_jobs_stops_every_worker_and_keeps_their_runs(tmp_path, mnist_dir):
     proc = start("--variant", "morvan", "--seeds", "2", "--jobs", "2", "--data-dir", str(mnist_dir), "--out", "res",
                  cwd=tmp_path)
-    wait_until_both_workers_train(proc)
+    wait_until_training(proc, runs=2, accuracies=2)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err
@@ -92,7 +85,7 @@ def test_a_reader_that_goes_away_stops_every_worker_of_jobs(tmp_path, mnist_dir)
     # The parent finds its stdout closed; its workers write to the parent, not to the closed pipe.
     proc = start("--variant", "morvan", "--seeds", "2", "--jobs", "2", "--data-dir", str(mnist_dir), "--out", "res",
                  cwd=tmp_path)
-    wait_until_both_workers_train(proc)
+    wait_until_training(proc, runs=2, accuracies=2)
     proc.stdout.close()
     err = proc.stderr.read()
     proc.wait(timeout=120)
