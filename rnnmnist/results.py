@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from . import cpu
+
 SCHEMA = 2
 COMPLETE, INTERRUPTED = "complete", "interrupted"
 # key -> type every record has
@@ -57,16 +59,6 @@ def load(path: Path) -> dict[str, Any]:
     return record
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def git_commit() -> dict[str, Any]:
     """The commit of the rnnmnist checkout the code runs from, and whether it had local changes."""
     here = Path(__file__).resolve().parent.parent
@@ -88,7 +80,7 @@ def provenance(tf_version: str, **extra: Any) -> dict[str, Any]:
         "tensorflow": tf_version,
         "numpy": np.__version__,
         "python": platform.python_version(),
-        "cpu": cpu_model(),
+        **cpu.identity(),  # model name, vendor, instruction-set flags: what decides last bits
         "cores": os.cpu_count(),
         "platform": platform.platform(),
         "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from rnnmnist import compare, registry, report, results
+from rnnmnist import compare, cpu, registry, report, results
 from rnnmnist.spec import BATCH_ACCURACY, BATCH_LOSS, Point
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,27 +62,112 @@ def test_committed_run_still_agrees_with_the_documented_numbers(path):
         assert result.not_reached == 0
 
 
-def test_same_seed_on_the_same_machine_gives_the_committed_curve(mnist_dir):
-    """Determinism across processes: a fresh run repeats the newest committed static-split run bit for bit.
+# Determinism: static-split's first 200 steps print 40 numbers (20 batch accuracies, 20 losses);
+# two intra-op threads instead of one already change the loss at step 60 in its last bits.
+DETERMINISM_STEPS = 200
 
-    Its first 200 steps hold 40 printed numbers; two intra-op threads instead of one already
-    change the batch loss at step 60 in its last bits.
-    """
+
+def printed(points) -> list[tuple[str, int, float]]:
+    return [(p.metric, p.at, p.value) for p in points if p.metric in (BATCH_ACCURACY, BATCH_LOSS)]
+
+
+@pytest.fixture(scope="module")
+def fresh_static_split(mnist_dir):
+    """static-split seed 0, its first 200 steps, run in this process on this machine."""
+    from rnnmnist import runner
+    variant = registry.load("static-split")
+    curve = runner.run(variant, mnist_dir, 0, variant.schedule.truncated(DETERMINISM_STEPS), echo=None, progress=None)
+    return printed(curve.points)
+
+
+def test_the_same_seed_in_another_process_gives_the_same_curve_bit_for_bit(fresh_static_split, mnist_dir, tmp_path):
+    """Fresh runs on the machine under test, across processes (thread pools belong to a process)."""
+    out = subprocess.run([sys.executable, "-m", "rnnmnist.reproduce", "--variant", "static-split", "--seed", "0",
+                          "--steps", str(DETERMINISM_STEPS), "--quiet", "--data-dir", str(mnist_dir),
+                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    (saved,) = (tmp_path / "static-split").glob("*.json")
+    other = printed(Point(**p) for p in results.load(saved)["curve"])
+    assert len(fresh_static_split) == 40 and other == fresh_static_split  # float equality: the same bits
+
+
+# A run from a CPU with other instruction sets is compared within this tolerance instead of bit
+# for bit. Rounding differs there in the last bit (measured between two AMD EPYC generations,
+# AVX2 and AVX-512: static-split's first 200 steps, every accuracy equal and every loss within
+# 6e-8, one float32 step at 0.8; morvan's 782 steps identical) and Adam carries such differences
+# on without blowing them up in 200 steps. So: losses within 1e-4, four decimals of what the
+# tutorial printed, a thousand times the difference measured and a thousand times smaller than
+# what any change of data order, seed or graph moves them by (0.1 and more); accuracies within
+# one image of 128, since a last-bit change may flip a prediction that sits on a near-tie.
+LOSS_TOLERANCE = 1e-4
+ACCURACY_TOLERANCE = 1 / 128
+
+
+def same_curve(fresh: list, committed: dict, here: dict) -> str:
+    """Assert that a fresh curve repeats a committed run's; say how it was compared: "bits" or "tolerance"."""
+    theirs = printed(Point(**p) for p in committed["curve"])[:len(fresh)]
+    assert [(m, at) for m, at, _ in theirs] == [(m, at) for m, at, _ in fresh]
+    if cpu.bitwise_comparable(here, committed["provenance"]) is None:
+        assert fresh == theirs  # float equality: the same bits
+        return "bits"
+    for (metric, at, ours), (_, _, value) in zip(fresh, theirs):
+        tolerance = LOSS_TOLERANCE if metric == BATCH_LOSS else ACCURACY_TOLERANCE
+        assert abs(ours - value) <= tolerance, (metric, at, ours, value)
+    return "tolerance"
+
+
+def here_provenance() -> dict:
     from rnnmnist import runner
     from rnnmnist.tfcompat import tf
-    import numpy as np
+    return results.provenance(tf.__version__, session_threads=runner.threads())
+
+
+def test_the_committed_run_is_repeated_bit_for_bit_only_on_its_own_instruction_set(fresh_static_split):
     groups, _ = report.collect(REPO / "results")  # complete runs, the latest of each seed
     record = next((r for _, r in groups.get(("static-split", ()), []) if r["seed"] == 0), None)
     if record is None:
         pytest.skip("no committed static-split run of seed 0")
-    here = {"cpu": results.cpu_model(), "tensorflow": tf.__version__, "numpy": np.__version__}
-    there = {k: record["provenance"][k] for k in here}
-    if here != there:
-        pytest.skip(f"bit-exactness holds only on the same CPU and versions: run {there}, here {here}")
-    variant = registry.load("static-split")
-    curve = runner.run(variant, mnist_dir, 0, variant.schedule.truncated(200), echo=None, progress=None)
-    printed = [p.value for p in curve.points if p.metric in (BATCH_ACCURACY, BATCH_LOSS)]
-    assert len(printed) == 40 and printed == [p["value"] for p in record["curve"]][:40]
+    here = here_provenance()
+    how = same_curve(fresh_static_split, record, here)
+    assert how == ("bits" if cpu.bitwise_comparable(here, record["provenance"]) is None else "tolerance")
+
+
+def test_a_committed_run_from_a_cpu_with_other_flags_is_compared_within_the_tolerance(fresh_static_split):
+    """Same model name ("AMD EPYC"), other instruction sets: never compared bit for bit, and no failure."""
+    here = here_provenance()
+    there = dict(here, cpu_isa=sorted(set(here["cpu_isa"] or ["sse2"]) ^ {"avx512f"}))
+    assert there["cpu"] == here["cpu"] and "avx512f" in cpu.bitwise_comparable(here, there)
+    last_bit = [(m, at, float(np.nextafter(np.float32(v), np.float32(9)))) if m == BATCH_LOSS else (m, at, v)
+                for m, at, v in fresh_static_split]  # what the other CPU's rounding does
+    committed = {"provenance": there, "curve": [{"metric": m, "at": at, "value": v} for m, at, v in last_bit]}
+    assert same_curve(fresh_static_split, committed, here) == "tolerance"
+    # the same numbers from this very CPU would have to match to the bit
+    with pytest.raises(AssertionError):
+        same_curve(fresh_static_split, dict(committed, provenance=here), here)
+    # a real difference (one batch loss off by 0.01) fails either way
+    off = [dict(p, value=p["value"] + 0.01) if i == 1 else p for i, p in enumerate(committed["curve"])]
+    with pytest.raises(AssertionError):
+        same_curve(fresh_static_split, dict(committed, curve=off), here)
+
+
+def test_cpu_identity_is_flags_not_the_marketing_name():
+    older = "vendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx avx2 fma hypervisor\n\n"
+    newer = older.replace("fma hypervisor", "fma avx512f avx512bw")
+    a, b = cpu.identity(older), cpu.identity(newer)
+    assert a["cpu"] == b["cpu"] == "AMD EPYC" and a["cpu_vendor"] == "AuthenticAMD"
+    assert a["cpu_isa"] == ["avx", "avx2", "fma", "sse2"]  # instructions only: no 'hypervisor', no 'fpu'
+    versions = {"tensorflow": "2.21.0", "numpy": "2.4.6", "session_threads": {"intra_op": 1}}
+    reason = cpu.bitwise_comparable({**versions, **a}, {**versions, **b})
+    assert reason == "other instruction sets (there only: avx512bw, avx512f; here only: none)"
+    assert cpu.bitwise_comparable({**versions, **a}, {**versions, **a}) is None
+    assert "recorded no instruction-set flags" in cpu.bitwise_comparable({**versions, **a}, {"cpu": "AMD EPYC"})
+    assert "intra-op" in cpu.bitwise_comparable({**versions, **a}, {**versions, **a, "session_threads": {"intra_op": 2}})
+
+
+def test_each_new_run_records_its_cpu_identity():
+    provenance = here_provenance()
+    assert provenance["cpu"] and provenance["cpu_vendor"] and "sse2" in provenance["cpu_isa"]
+
 
 def test_committed_seeds_together_agree_with_the_documented_numbers():
     groups, _ = report.collect(REPO / "results")
