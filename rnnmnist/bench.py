@@ -27,6 +27,7 @@ from pathlib import Path
 from . import registry
 from .dataset import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
 from .parallel import THREADS_ENV, threads_per_job
+from .results import EVIDENCE, RUNS
 from .spec import Schedule
 
 
@@ -229,8 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--segment", type=float, default=0.5, metavar="S", help="seconds per segment (default 0.5)")
     p.add_argument("--data-dir", type=Path, metavar="DIR",
                    help=f"MNIST directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR}/)")
-    p.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
-                   help="the JSON goes to DIR/bench/ (default: results/)")
+    p.add_argument("--out", type=Path, default=RUNS, metavar="DIR",
+                   help=f"the JSON goes to DIR/bench/ (default: {RUNS}/; the committed benchmarks: --out {EVIDENCE})")
     p.add_argument("--paired", type=float, default=6.0, metavar="S",
                    help="seconds the two side-by-side workers train (default 6; 0 skips them)")
     p.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)

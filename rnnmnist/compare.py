@@ -31,7 +31,10 @@ each checkpoint the K seeds give a mean and a sample variance s^2, and the band 
 prediction interval for one more independent run -- the documented one:
 t(K-1) * sqrt(v * (1 + 1/K)), with v = max(s^2, one run's measurement noise^2) so that a few
 seeds that happen to agree cannot make the band narrower than the noise every run carries.
-With 2 seeds t is 12.7: two seeds say little, and the band says so.
+With 2 seeds t is 12.7: two seeds say little. Below MIN_SEEDS the verdict is "inconclusive: too
+few seeds" where it would have said "reproduced" (a miss even of so wide a band still counts): the band's factor t(K-1) * sqrt(1 + 1/K) is 15.6, 5.0, 3.6 for 2, 3, 4 seeds and 3.0
+for 5, where it first comes within about 1.5 times the 1.96 that a known spread would give, so
+that only from 5 seeds on can a curve that differs fall outside it.
 
 Verdict: with N checkpoints each missing its 95% band with probability 0.05 by chance, the
 number of misses is Binomial(N, 0.05). The run reproduces the tutorial when it misses no more
@@ -54,6 +57,8 @@ ALPHA = 0.05        # per-checkpoint miss probability under "same process"
 VERDICT_LEVEL = 0.01  # allowed misses: 99th percentile of Binomial(N, ALPHA)
 
 REPRODUCED, NOT_REPRODUCED, NO_REFERENCE = "reproduced", "not reproduced", "no reference"
+INCONCLUSIVE = "inconclusive"  # seeds too few for their band to say anything
+MIN_SEEDS = 5
 NOT_REACHED = "not reached"  # the run stopped before the first documented checkpoint
 
 
@@ -199,7 +204,21 @@ def ensemble(curves: list[list[Point]], reference: Reference | None, sample_size
         inside = abs(mean - ref.value) <= hw + rounding(ref.value)
         rows.append(Row(ref.metric, ref.at, ref.value, mean, hw, inside, k, min(values), max(values)))
     result = _verdict(rows)
-    return replace(result, reason=result.reason.replace("95% band", f"95% band of {len(curves)} seeds"))
+    result = replace(result, reason=result.reason.replace("95% band", f"95% band of {len(curves)} seeds"))
+    # A band too wide to fail cannot support "reproduced"; a miss even of that band still stands.
+    if result.verdict == REPRODUCED and len(curves) < MIN_SEEDS:
+        t = t_975(len(curves) - 1)
+        result = replace(result, verdict=INCONCLUSIVE,
+                         reason=f"too few seeds (need {MIN_SEEDS}); {result.reason}, a band {t:.2f} / 1.96 = "
+                                f"{t / Z_95:.1f} times as wide as a known spread would give")
+    return result
+
+
+def describe(comparison: Comparison) -> str:
+    """The verdict as the CLI and the report print it: "reproduced (...)", "inconclusive: too few seeds ..."."""
+    if comparison.verdict == INCONCLUSIVE:
+        return f"{comparison.verdict}: {comparison.reason}"
+    return f"{comparison.verdict} ({comparison.reason})"
 
 
 def _verdict(rows: list[Row]) -> Comparison:

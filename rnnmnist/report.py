@@ -67,8 +67,6 @@ def collect(directory: Path, only: list[str] | None = None
     return dict(sorted(groups.items())), left_out
 
 
-WEAK_BELOW = 5  # seeds; t(0.975) is 12.7, 4.30, 3.18 for 2, 3, 4 seeds, 2.78 for 5
-
 
 def plot_name(variant: str, fixes: tuple[str, ...]) -> str:
     return variant + "".join(f"_fix-{f}" for f in fixes) + ".png"
@@ -99,11 +97,7 @@ def _render(directory: Path, groups: dict, left_out: list[Path]) -> str:
                          "its numbers.", ""]
         elif variant.reference:
             sections += [f"Reference: {variant.reference.source}.", ""]
-        sections += [f"**Verdict: {result.verdict}** ({result.reason}).", ""]
-        if result.compared and 1 < len(seeds) < WEAK_BELOW:
-            sections += [f"With {len(seeds)} seeds the band is the t prediction interval with t = "
-                         f"{compare.t_975(len(seeds) - 1):.2f}: wide, so this verdict is weak evidence either way; "
-                         "more seeds narrow it.", ""]
+        sections += [f"**Verdict: {compare.describe(result)}**.", ""]
         if variant.finding and not fixes:
             sections += [f"Finding: {variant.finding}", ""]
         if result.compared:
@@ -187,7 +181,9 @@ def _plot(directory: Path, groups: dict) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m rnnmnist.report", description=__doc__.splitlines()[0])
-    p.add_argument("--results", type=Path, default=Path("results"), metavar="DIR", help="default: results/")
+    p.add_argument("--results", type=Path, default=results.RUNS, metavar="DIR",
+                   help=f"the runs to report on (default: {results.RUNS}/, where runs go; the committed report is "
+                        f"regenerated with --results {results.EVIDENCE})")
     args = p.parse_args(argv)
     try:
         groups, left_out = collect(args.results)  # every run read and checked once

@@ -13,6 +13,7 @@ from typing import NoReturn
 from . import parallel, registry, stopping
 from .dataset import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
 from .idx import DataError
+from .results import EVIDENCE, RUNS
 
 EXIT_USAGE = 2
 EXIT_DATA = 1
@@ -67,8 +68,9 @@ def parser() -> argparse.ArgumentParser:
                    help="switch off one of the tutorial's bugs (e.g. softmax for softmax-bug); repeatable")
     p.add_argument("--data-dir", type=Path, metavar="DIR",
                    help=f"MNIST directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR}/)")
-    p.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
-                   help="where runs are saved, as DIR/<variant>/*.json (default: results/)")
+    p.add_argument("--out", type=Path, default=RUNS, metavar="DIR",
+                   help=f"where runs are saved, as DIR/<variant>/*.json (default: {RUNS}/; the committed evidence "
+                        f"is regenerated with --out {EVIDENCE})")
     p.add_argument("--quiet", action="store_true", help="print only the comparison, not the tutorial's lines")
     p.add_argument("--verbose", action="store_true", help="show TensorFlow's own log lines and warnings")
     return p
@@ -115,12 +117,21 @@ def _schedule_for(variant, args, p):
     """The tutorial's schedule, truncated as asked; and whether it was."""
     schedule = variant.schedule
     if args.epochs is not None and schedule.steps_per_epoch:
+        if args.epochs > schedule.epochs:
+            _note(f"{variant.name} has {schedule.epochs} epochs: --epochs {args.epochs} runs all {schedule.epochs}")
         schedule = schedule.truncated_epochs(args.epochs)
     elif args.epochs is not None and args.variant != "all":
         p.error(f"{variant.name} counts steps, not epochs: use --steps")
     if args.steps is not None:
+        if args.steps > len(schedule.steps):
+            _note(f"{variant.name} has {len(schedule.steps)} steps: --steps {args.steps} runs all "
+                  f"{len(schedule.steps)}")
         schedule = schedule.truncated(args.steps)
     return schedule, len(schedule.steps) < len(variant.schedule.steps)
+
+
+def _note(line: str) -> None:
+    print(f"rnnmnist: note: {line}", file=sys.stderr, flush=True)
 
 
 def reproduce(variant, args, data_dir: Path, seed: int, schedule, truncated: bool) -> tuple[Outcome, list]:
@@ -150,7 +161,7 @@ def reproduce(variant, args, data_dir: Path, seed: int, schedule, truncated: boo
         print(f"reference: {variant.reference.source}")
         print(compare.table(result))
     partial = "interrupted run, over the checkpoints it reached: " if curve.interrupted else ""
-    print(f"verdict: {partial}{result.verdict} ({result.reason})")
+    print(f"verdict: {partial}{compare.describe(result)}")
 
     record = {
         "schema": results.SCHEMA,
@@ -178,7 +189,9 @@ def reproduce(variant, args, data_dir: Path, seed: int, schedule, truncated: boo
     print(f"saved {path}")
     if args.tensorboard:
         from . import tensorboard
-        print(f"TensorBoard events in {tensorboard.write(curve.points, args.tensorboard / variant.name / path.stem)}")
+        events = tensorboard.write(curve.points, args.tensorboard / variant.name / path.stem)
+        print(f"TensorBoard events in {events}; to see them: tensorboard --logdir {args.tensorboard}"
+              + ("" if tensorboard.viewer_installed() else " (TensorBoard is not installed: pip install -e \".[tensorboard]\")"))
 
     reached = [r for r in result.rows if r.reproduced is not None and r.metric in compare.ACCURACIES]
     if reached:
@@ -204,7 +217,7 @@ def _ensemble(variant, curves: list, schedule) -> None:
     print(f"{variant.name}: {len(curves)} seeds against {variant.reference.source if variant.reference else 'nothing'}")
     if result.compared:
         print(compare.table(result))
-    print(f"verdict over {len(curves)} seeds: {result.verdict} ({result.reason})")
+    print(f"verdict over {len(curves)} seeds: {compare.describe(result)}")
 
 
 def summary_table(outcomes: list[Outcome]) -> str:
@@ -338,9 +351,16 @@ def _in_parallel(tasks: list, args, data_dir: Path) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def cli(argv: list[str] | None = None) -> NoReturn:
+    """The console script and `python -m`: main(), and a closed stdout (`| head`) is no traceback."""
     try:
-        sys.exit(main())
+        code = main(argv)
+        sys.stdout.flush()  # a reader gone by now must fail here, not in Python's exit
     except BrokenPipeError:  # stdout closed outside the training loop: nothing unsaved, nothing more to say
         _stdout_to_devnull()
-        sys.exit(EXIT_INTERRUPTED[BROKEN_PIPE])
+        code = EXIT_INTERRUPTED[BROKEN_PIPE]
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    cli()

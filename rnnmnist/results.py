@@ -24,6 +24,10 @@ import numpy as np
 from . import cpu
 
 SCHEMA = 2
+# A user's runs go to runs/ (git-ignored); the committed evidence in results/ is regenerated only
+# by commands that name it (`--out results`), so a try-out never lands in it.
+RUNS = Path("runs")
+EVIDENCE = Path("results")
 COMPLETE, INTERRUPTED = "complete", "interrupted"
 # key -> type every record has
 REQUIRED = {"schema": int, "variant": str, "seed": int, "status": str, "truncated": bool, "steps_run": int,
@@ -100,19 +104,25 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def check_writable(out: Path, variant: str) -> Path:
-    """Create results/<variant>/ and prove it writable before hours of training; return it."""
+def check_writable(out: Path, variant: str) -> None:
+    """Prove that out/<variant>/ can be made and written before hours of training, creating nothing.
+
+    A run that then fails (no data, Ctrl-C during the fetch) leaves no empty folder behind.
+    """
     directory = out / variant
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile(dir=directory):
+    existing = directory
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NotADirectoryError(20, f"{existing} is a file")  # ENOTDIR
+    with tempfile.TemporaryFile(dir=existing):
         pass
-    return directory
 
 
 def save(record: dict[str, Any], out: Path) -> Path:
     """Write `record`, sealed with its checksum, to
     out/<variant>/<UTC time>_seed<seed>[_fix-NAME][_truncated][_interrupted].json, atomically."""
-    directory = check_writable(out, record["variant"])
+    directory = out / record["variant"]
     stem = (f"{utc_stamp()}_seed{record['seed']}" + "".join(f"_fix-{f}" for f in record.get("fixes", []))
             + ("_truncated" if record["truncated"] else "")
             + ("_interrupted" if record.get("status") == INTERRUPTED else ""))

@@ -1,6 +1,7 @@
 """A run's curve as TensorBoard event files, for those who would rather look at it there."""
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from .spec import Point
@@ -18,3 +19,8 @@ def write(points: list[Point], directory: Path, tag_prefix: str = "") -> Path:
     finally:
         writer.close()
     return directory
+
+
+def viewer_installed() -> bool:
+    """Whether the `tensorboard` viewer is there: TensorFlow 2.21 writes events without depending on it."""
+    return importlib.util.find_spec("tensorboard") is not None

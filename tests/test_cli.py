@@ -1,14 +1,19 @@
 """The command line: bad input is one line and exit 2; a truncated run is marked and saved."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from rnnmnist import registry
+from rnnmnist import registry, reproduce
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def cli(*args, cwd, module="rnnmnist.reproduce", timeout=300, env=None):
@@ -136,3 +141,57 @@ def test_jobs_run_side_by_side_and_give_each_seed_its_own_curve(tmp_path, mnist_
     assert by_hand.returncode == 0, by_hand.stderr
     (other,) = (tmp_path / "default" / "morvan").glob("*.json")
     assert [p["value"] for p in saved[5]["curve"]] == [p["value"] for p in results.load(other)["curve"]]
+
+
+def test_a_reader_gone_before_the_list_is_exit_141_without_a_traceback(tmp_path):
+    """`rnnmnist --list | head -2`: the console script's entry point, its reader gone before it prints."""
+    proc = subprocess.Popen([sys.executable, "-c", "from rnnmnist.reproduce import cli; cli()", "--list"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # as `head` does once it has its lines
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141, stderr
+    assert stderr == ""
+
+
+def test_runs_go_to_runs_not_to_the_committed_evidence(tmp_path, mnist_dir):
+    out = cli("--variant", "morvan", "--steps", "1", "--quiet", "--data-dir", str(mnist_dir), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert len(list((tmp_path / "runs" / "morvan").glob("*.json"))) == 1 and not (tmp_path / "results").exists()
+    assert "/runs/" in (REPO / ".gitignore").read_text().splitlines()
+
+
+def test_more_steps_than_the_tutorial_has_says_so(tmp_path, mnist_dir):
+    parser = reproduce.parser()
+    args = parser.parse_args(["--variant", "morvan", "--steps", "5000"])
+    variant = registry.load("morvan")
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        schedule, truncated = reproduce._schedule_for(variant, args, parser)
+    assert len(schedule.steps) == 782 and not truncated
+    assert err.getvalue() == "rnnmnist: note: morvan has 782 steps: --steps 5000 runs all 782\n"
+
+
+def test_a_truncated_run_does_not_print_the_tutorials_closing_lines(mnist_dir):
+    from rnnmnist import runner
+    for name in ("static-split", "static-projection"):
+        variant, lines = registry.load(name), []
+        runner.run(variant, mnist_dir, 0, variant.schedule.truncated(12), echo=lines.append, progress=None)
+        assert not any("Finished" in line or "FINISHED" in line for line in lines), lines
+        assert any(line.startswith("[truncated after step ") for line in lines)
+    assert "[truncated] final test accuracy after step 12: " in lines[-1] or name == "static-projection"
+
+
+def test_a_failed_fetch_leaves_no_empty_results_folder(tmp_path):
+    env = {**os.environ, "RNNMNIST_MNIST_URL": "http://127.0.0.1:9/", "PIP_CONFIG_FILE": os.devnull,
+           "PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_FIND_LINKS": "", "PIP_RETRIES": "0", "PIP_TIMEOUT": "3"}
+    out = cli("--variant", "morvan", "--steps", "1", "--data-dir", "nodata", "--out", "res", cwd=tmp_path, env=env)
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert not (tmp_path / "res").exists()
+
+
+def test_tensorboard_events_say_how_to_see_them(tmp_path, mnist_dir):
+    out = cli("--variant", "morvan", "--steps", "1", "--quiet", "--tensorboard", "tb", "--data-dir", str(mnist_dir),
+              cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    from rnnmnist import tensorboard
+    assert "tensorboard --logdir tb" in out.stdout
+    assert ('pip install -e ".[tensorboard]"' in out.stdout) != tensorboard.viewer_installed()

@@ -30,6 +30,16 @@ def test_ensemble_band_is_a_prediction_interval_from_the_seeds_spread():
     assert result.verdict == compare.REPRODUCED and "5 seeds" in result.reason
 
 
+def test_fewer_seeds_than_a_band_needs_are_inconclusive_whatever_they_show():
+    for k in (2, 4):
+        result = compare.ensemble([curve([0.9] * 10)] * k, REF, SIZES)
+        assert result.verdict == compare.INCONCLUSIVE and result.inside == result.compared == 10
+        assert compare.describe(result).startswith(f"inconclusive: too few seeds (need {compare.MIN_SEEDS})")
+    far_off = compare.ensemble([curve([0.1] * 10)] * 2, REF, SIZES)
+    assert far_off.verdict == compare.NOT_REPRODUCED  # missing even a band that wide is a clear difference
+    assert compare.ensemble([curve([0.9] * 10)] * 5, REF, SIZES).verdict == compare.REPRODUCED
+
+
 def test_seeds_that_agree_still_get_one_runs_noise():
     seeds = [curve([0.9] * 10)] * 3
     row = compare.ensemble(seeds, REF, SIZES).rows[0]
@@ -61,10 +71,9 @@ def test_report_pools_seeds_and_leaves_out_truncated_runs(tmp_path):
     seal(tmp_path, "morvan", 3, DOCUMENTED[:5], truncated=True)
     seal(tmp_path, "morvan", 2, DOCUMENTED[:40])  # seed 2 again: the same curve, not a third seed
     text = report.render(tmp_path)
-    assert "| morvan    | 782 steps, batch 128 | 2       | 40/40" in text
-    assert "**Verdict: reproduced**" in text and "95% band of 2 seeds" in text
+    assert "| morvan    | 782 steps, batch 128 | 2       | 40/40         | inconclusive |" in text
+    assert "**Verdict: inconclusive: too few seeds (need 5); 40 of 40 checkpoints inside the 95% band of 2 seeds" in text
     assert "Left out: 2 runs (truncated, interrupted, or an earlier run of a seed run again)." in text
-    assert "weak evidence" in text
     assert text.count("_seed1.json |") == 1 and "test CPU" in text  # once in the runs table
 
 
