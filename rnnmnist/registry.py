@@ -16,10 +16,14 @@ def names() -> list[str]:
     return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(variants.__path__))
 
 
+def source(name: str) -> str:
+    """The variant module's text, read without importing it."""
+    return (Path(variants.__path__[0]) / f"{name.replace('-', '_')}.py").read_text(encoding="utf-8")
+
+
 def describe(name: str) -> str:
     """The first line of the variant module's docstring, read without importing it."""
-    path = Path(variants.__path__[0]) / f"{name.replace('-', '_')}.py"
-    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    doc = ast.get_docstring(ast.parse(source(name))) or ""
     return doc.splitlines()[0] if doc else ""
 
 

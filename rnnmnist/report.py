@@ -16,18 +16,9 @@ from pathlib import Path
 from tabulate import tabulate
 
 from . import compare, registry, results
-from .spec import Point, Schedule
+from .spec import FINAL_TEST_ACCURACY, Point
 
 REPORT = "REPORT.md"
-
-
-def schedule_of(record: dict) -> Schedule:
-    """The Schedule a run record was made with."""
-    s = dict(record["schedule"])
-    s["steps"] = range(s["steps"]["start"], s["steps"]["stop"])
-    for key in ("batch_metrics", "epoch_eval"):
-        s[key] = tuple(s.get(key, ()))
-    return Schedule(**s)
 
 
 RUNS_LINE = "<!-- runs: {} -->"
@@ -83,8 +74,8 @@ def _render(directory: Path, groups: dict, left_out: list[Path]) -> str:
     summary, sections = [], []
     for (name, fixes), runs in groups.items():
         variant = registry.load(name)
-        schedule = schedule_of(runs[0][1])
-        curves = [[Point(**p) for p in record["curve"]] for _, record in runs]
+        schedule = results.schedule_of(runs[0][1])
+        curves = [results.curve_of(record) for _, record in runs]
         result = compare.ensemble(curves, None if fixes else variant.reference, schedule.sample_sizes())
         title = name + "".join(f" --fix {f}" for f in fixes)
         seeds = sorted(record["seed"] for _, record in runs)
@@ -136,7 +127,7 @@ def _last_accuracies(curves: list[list[Point]]) -> tuple[str, list[float]] | Non
 
 
 def plot(directory: Path) -> list[Path]:
-    """One PNG per variant: each seed faintly, the seeds' band, the documented numbers as markers."""
+    """One PNG per variant: each seed's curve, the verdict's band, the documented numbers as markers."""
     return _plot(directory, collect(directory)[0])
 
 
@@ -147,36 +138,51 @@ def _plot(directory: Path, groups: dict) -> list[Path]:
 
     written = []
     for (name, fixes), runs in groups.items():
-        variant = registry.load(name)
-        curves = [[Point(**p) for p in record["curve"]] for _, record in runs]
-        metrics = sorted({p.metric for c in curves for p in c} - {"final_test_accuracy"})
-        fig, axes = plt.subplots(len(metrics), 1, figsize=(9, 3.2 * len(metrics)), squeeze=False)
-        for ax, metric in zip(axes[:, 0], metrics):
-            for curve in curves:
-                xs = [p.at for p in curve if p.metric == metric]
-                ax.plot(xs, [p.value for p in curve if p.metric == metric], color="tab:blue",
-                        alpha=0.35 if len(curves) > 1 else 0.9, lw=0.8)
-            if len(curves) > 1:
-                steps = sorted({p.at for c in curves for p in c if p.metric == metric})
-                by_step = [[p.value for c in curves for p in c if p.metric == metric and p.at == s] for s in steps]
-                ax.fill_between(steps, [min(v) for v in by_step], [max(v) for v in by_step], color="tab:blue",
-                                alpha=0.2, label=f"range of {len(curves)} seeds")
-            if variant.reference and not fixes:
-                ref = [p for p in variant.reference.points if p.metric == metric]
-                ax.plot([p.at for p in ref], [p.value for p in ref], "o", color="tab:red", ms=3.5,
-                        label="documented")
-            unit = "epoch" if metric in compare.EPOCH_METRICS else "step (the tutorial's loop counter)"
-            ax.set_xlabel(unit)
-            ax.set_ylabel(compare.LABELS.get(metric, metric))
-            if ax.get_legend_handles_labels()[0]:
-                ax.legend(loc="best", fontsize=8)
-        fig.suptitle(f"{name}{''.join(f' --fix {f}' for f in fixes)}: {len(curves)} seed(s) vs documented")
-        fig.tight_layout()
+        fig = figure(name, fixes, runs)
         path = directory / plot_name(name, fixes)
         fig.savefig(path, dpi=90, metadata={"Software": None})
         plt.close(fig)
         written.append(path)
     return written
+
+
+def figure(name: str, fixes: tuple[str, ...], runs: list[tuple[Path, dict]]):
+    """A variant's runs as one matplotlib figure, a panel per metric."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    variant = registry.load(name)
+    curves = [results.curve_of(record) for _, record in runs]
+    seeds = [record["seed"] for _, record in runs]
+    reference = None if fixes else variant.reference
+    result = compare.ensemble(curves, reference, results.schedule_of(runs[0][1]).sample_sizes())
+    metrics = sorted({p.metric for c in curves for p in c} - {FINAL_TEST_ACCURACY})
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(9, 3.2 * len(metrics)), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    for ax, metric in zip(axes[:, 0], metrics):
+        rows = [r for r in result.rows if r.metric == metric and r.half_width is not None]
+        if rows:  # the band the verdict uses: around the seeds' mean (one run: its value), at each checkpoint
+            ax.fill_between([r.at for r in rows], [r.reproduced - r.half_width for r in rows],
+                            [r.reproduced + r.half_width for r in rows], color="0.85",
+                            label=f"95% band of the verdict ({len(curves)} seed{'s' * (len(curves) > 1)})")
+        for i, (seed, curve) in enumerate(sorted(zip(seeds, curves), key=lambda sc: sc[0])):
+            xs = [p.at for p in curve if p.metric == metric]
+            ax.plot(xs, [p.value for p in curve if p.metric == metric], color=colours(i % 10), lw=0.8,
+                    alpha=0.8, label=f"seed {seed}")
+        if reference:
+            ref = [p for p in reference.points if p.metric == metric]
+            ax.plot([p.at for p in ref], [p.value for p in ref], "o", color="black", ms=3.5, label="documented")
+        if metric in compare.EPOCH_METRICS:
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        else:
+            ax.set_xlabel("step (the tutorial's loop counter)")
+        ax.set_ylabel(compare.LABELS.get(metric, metric))
+        ax.legend(loc="best", fontsize=7, ncol=2)
+    fig.suptitle(f"{name}{''.join(f' --fix {f}' for f in fixes)}: {len(curves)} seed(s); "
+                 f"verdict: {result.verdict}")
+    fig.tight_layout()
+    return fig
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -311,7 +311,6 @@ def main(argv: list[str] | None = None) -> int:
 def _in_parallel(tasks: list, args, data_dir: Path) -> int:
     """--jobs: each run in a worker process (python -m rnnmnist.reproduce for that one run)."""
     from . import results
-    from .spec import Point
     jobs = []
     for variant, schedule, truncated, seed in tasks:
         argv = ["--variant", variant.name, "--seed", str(seed), "--out", str(args.out), "--data-dir", str(data_dir)]
@@ -333,7 +332,7 @@ def _in_parallel(tasks: list, args, data_dir: Path) -> int:
         for start in range(0, len(tasks), args.seeds):  # each variant's seeds, as in the sequential loop
             variant, schedule = tasks[start][:2]
             runs = [reported.get(job.label) for job in jobs[start:start + args.seeds]]
-            curves = [[Point(**pt) for pt in results.load(Path(o.saved))["curve"]] for o in runs
+            curves = [results.curve_of(results.load(Path(o.saved))) for o in runs
                       if o and not o.interrupted]
             if len(curves) > 1:
                 _ensemble(variant, curves, schedule)

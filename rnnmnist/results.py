@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import cpu
+from .spec import Point, Schedule
 
 SCHEMA = 2
 # A user's runs go to runs/ (git-ignored); the committed evidence in results/ is regenerated only
@@ -90,6 +91,20 @@ def provenance(tf_version: str, **extra: Any) -> dict[str, Any]:
         "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         **extra,
     }
+
+
+def curve_of(record: dict[str, Any]) -> list[Point]:
+    """The points a run record holds."""
+    return [Point(**p) for p in record["curve"]]
+
+
+def schedule_of(record: dict[str, Any]) -> Schedule:
+    """The Schedule a run record was made with."""
+    s = dict(record["schedule"])
+    s["steps"] = range(s["steps"]["start"], s["steps"]["stop"])
+    for key in ("batch_metrics", "epoch_eval"):
+        s[key] = tuple(s.get(key, ()))
+    return Schedule(**s)
 
 
 def to_jsonable(obj: Any) -> Any:

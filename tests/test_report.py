@@ -112,6 +112,23 @@ def test_plots_one_png_per_variant(tmp_path):
     assert "![morvan](morvan.png)" in report.render(tmp_path)
 
 
+def test_plot_colours_each_seed_shades_the_verdicts_band_and_counts_epochs_in_whole_numbers(tmp_path):
+    pytest.importorskip("matplotlib")
+    from variants.final_state import DOCUMENTED
+    runs = [(seal(tmp_path, "morvan", seed, DOCUMENTED[:40]), None) for seed in (1, 2)]
+    runs = [(path, results.load(path)) for path, _ in runs]
+    (ax,) = report.figure("morvan", (), runs).axes
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == ["95% band of the verdict (2 seeds)", "seed 1", "seed 2", "documented"]
+    assert len({line.get_color() for line in ax.get_lines()[:2]}) == 2
+    epochs = [{"metric": "test_accuracy", "at": e, "value": 0.9, "sd": None} for e in (1, 2, 3, 4, 5)]
+    path = seal(tmp_path, "static-projection", 0, [], curve=epochs)
+    (ax,) = report.figure("static-projection", (), [(path, results.load(path))]).axes
+    ax.set_xlim(1, 5)
+    ax.figure.canvas.draw()
+    assert all(float(t).is_integer() for t in ax.get_xticks()) and ax.get_xlabel() == "epoch"
+
+
 def test_tensorboard_events_hold_the_curve(tmp_path):
     from rnnmnist.tfcompat import v1
     points = [Point(BATCH_ACCURACY, 0, 0.25), Point(BATCH_ACCURACY, 20, 0.75)]

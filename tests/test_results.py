@@ -54,8 +54,8 @@ def test_committed_run_still_agrees_with_the_documented_numbers(path):
     """The regression test: the committed curve, compared again by today's code and reference."""
     record = results.load(path)
     variant = registry.load(record["variant"])
-    curve = [Point(**p) for p in record["curve"]]
-    result = compare.compare(curve, variant.reference, report.schedule_of(record).sample_sizes())
+    curve = results.curve_of(record)
+    result = compare.compare(curve, variant.reference, results.schedule_of(record).sample_sizes())
     assert result.verdict == record["comparison"]["verdict"]
     if not record["truncated"] and record["status"] == results.COMPLETE and not record["fixes"]:
         assert result.verdict == EXPECTED[record["variant"]], result.reason
@@ -174,7 +174,7 @@ def test_committed_seeds_together_agree_with_the_documented_numbers():
     assert len(groups[("softmax-bug", ("softmax",))]) >= 2  # the corrected graph, for comparison
     for name, (verdict, min_seeds) in ENSEMBLE_EXPECTED.items():
         runs = groups[(name, ())]
-        curves = [[Point(**p) for p in record["curve"]] for _, record in runs]
-        sizes = report.schedule_of(runs[0][1]).sample_sizes()
+        curves = [results.curve_of(record) for _, record in runs]
+        sizes = results.schedule_of(runs[0][1]).sample_sizes()
         result = compare.ensemble(curves, registry.load(name).reference, sizes)
         assert len(runs) >= min_seeds and result.verdict == verdict, (name, len(runs), result.reason)

@@ -9,6 +9,9 @@ from rnnmnist.printing import numpy113_str
 from rnnmnist.spec import BATCH_ACCURACY, STEP, Event, Graph, Point, Reference, Schedule, Variant
 
 tf = tfcompat.v1  # TF1: import tensorflow as tf
+# The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
+# TF1: from tensorflow.examples.tutorials.mnist import input_data
+# TF1: minst = input_data.read_data_sets('MINST_data', one_hot = True)
 
 # The notebook sets no seed (its weights and data order came from OS entropy);
 # rnnmnist's default seed makes a run repeatable. --seed picks another.

@@ -9,6 +9,9 @@ from rnnmnist.printing import numpy113_str
 from rnnmnist.spec import BATCH_ACCURACY, STEP, Event, Graph, Point, Reference, Schedule, Variant, steps_while
 
 tf = tfcompat.v1  # TF1: import tensorflow as tf
+# The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
+# TF1: from tensorflow.examples.tutorials.mnist import input_data
+# TF1: mnist = input_data.read_data_sets('MNIST_data', one_hot=True)
 
 # tf.set_random_seed(1): the runner sets the graph seed (and, as TF1 did, seeds the data shuffle with it)
 SEED = 1

@@ -13,6 +13,9 @@ from rnnmnist import tfcompat
 from rnnmnist.spec import EPOCH, TEST_ACCURACY, Event, Graph, Schedule, Variant
 
 tf = tfcompat.v1  # TF1: import tensorflow as tf
+# The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
+# TF1: from tensorflow.examples.tutorials.mnist import input_data
+# TF1: mnist = input_data.read_data_sets("MNIST_data",one_hot=True)
 
 # The post sets no seed; rnnmnist's default makes a run repeatable (--seed picks another).
 SEED = 0

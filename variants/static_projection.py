@@ -9,6 +9,9 @@ from rnnmnist.spec import (EPOCH, EPOCH_MEAN_LOSS, FINAL, TEST_ACCURACY, TRAIN_A
                            Reference, Schedule, Variant)
 
 tf = tfcompat.v1  # TF1: import tensorflow as tf
+# The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
+# TF1: from tensorflow.examples.tutorials.mnist import input_data
+# TF1: mnist = input_data.read_data_sets('data/', one_hot=True)
 
 # The post sets no seed; rnnmnist's default makes a run repeatable (--seed picks another).
 SEED = 0

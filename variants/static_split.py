@@ -10,6 +10,9 @@ from rnnmnist.spec import (BATCH_ACCURACY, BATCH_LOSS, FINAL, FINAL_TEST_ACCURAC
                            Reference, Schedule, Variant, steps_while)
 
 tf = tfcompat.v1  # TF1: import tensorflow as tf
+# The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
+# TF1: from tensorflow.examples.tutorials.mnist import input_data
+# TF1: mnist = input_data.read_data_sets('/tmp/', one_hot=True)
 
 # The notebook sets no seed; rnnmnist's default makes a run repeatable (--seed picks another).
 SEED = 0

@@ -24,8 +24,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all", action="store_true", help="run every lesson")
     p.add_argument("--data-dir", type=Path, metavar="DIR",
                    help=f"MNIST directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR}/)")
-    p.add_argument("--tutorials", type=Path, metavar="DIR",
-                   help="the tutorial pages, for api-drift's converter run (default: ../shared/tutorials)")
     p.add_argument("--verbose", action="store_true", help="show TensorFlow's own log lines and warnings")
     args = p.parse_args(argv)
     if args.lesson and args.all:
@@ -51,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             print()
         board.title(name, LESSONS[name][1])
         try:
-            load(name).run(board, data_dir=data_dir, tutorials=args.tutorials)
+            load(name).run(board, data_dir=data_dir)
         except DataError as e:
             print(f"rnnmnist: error: {e}", file=sys.stderr)
             return 1

@@ -10,34 +10,24 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .. import registry
 from ..tfcompat import tf
 from ..tfcompat import v1
 from . import Board, Facts, attempt, error_text
 
-TUTORIALS_ENV = "RNNMNIST_TUTORIALS"
-REPO = Path(__file__).resolve().parents[2]
 MORVAN_LOSS = "cost = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(pred, y))"
+# `# TF1: <the tutorial's line>` beside (or below) the line that replaced it; "(Python 2)" may qualify it
+TF1_LINE = re.compile(r"#\s*TF1(?: \([^)]*\))?:\s*(?P<code>[^`\s].*)$")
 
 
-def default_tutorials_dir() -> Path:
-    return Path(os.environ.get(TUTORIALS_ENV) or REPO.parent / "shared" / "tutorials")
+def tf1_originals(module_source: str) -> str:
+    """The tutorial's lines that a variant module had to change, as it records them (`# TF1: ...`).
 
-
-def extract_code(markdown: str) -> str:
-    """The Python of a tutorial page: its ```python blocks, or a notebook dump's `In [n]:` cells."""
-    fenced = re.findall(r"```python\n(.*?)```", markdown, re.S)
-    if fenced:
-        return "\n\n".join(block.strip("\n") for block in fenced) + "\n"
-    cells = []
-    for block in re.split(r"^In \[[^\]]*\]:\n", markdown, flags=re.M)[1:]:
-        paragraphs = block.split("\n\n")
-        code = [paragraphs[0]]
-        for paragraph in paragraphs[1:]:  # an indented paragraph continues a def; anything else is output
-            if not paragraph.startswith((" ", "\t")):
-                break
-            code.append(paragraph)
-        cells.append("\n\n".join(code).strip("\n"))
-    return "\n\n".join(cells) + "\n"
+    Every other line of a variant is the tutorial's own, so these are exactly the lines TensorFlow 2
+    broke, written by rnnmnist itself: the converter is tried on them without the tutorials' pages.
+    """
+    lines = [m.group("code").rstrip() for line in module_source.splitlines() if (m := TF1_LINE.search(line))]
+    return "\n".join(lines) + "\n"
 
 
 def unresolved(code: str) -> list[str]:
@@ -121,19 +111,14 @@ def _removed_and_changed(board: Board) -> Facts:
     return facts
 
 
-def _converter(board: Board, tutorials: Path) -> Facts:
-    pages = sorted(tutorials.glob("*.md")) if tutorials.is_dir() else []
-    pages = [p for p in pages if p.name != "README.md"]
-    if not pages:
-        board.note("tf_upgrade_v2:", f"no tutorials found in {tutorials}; pass --tutorials DIR (or set "
-                                     f"{TUTORIALS_ENV}) to see what TensorFlow's converter makes of them.")
-        return {}
+def _converter(board: Board) -> Facts:
+    names = registry.names()
     facts: Facts = {}
     with tempfile.TemporaryDirectory() as tmp:
         src, dst, report = Path(tmp, "in"), Path(tmp, "out"), Path(tmp, "report.txt")
         src.mkdir()
-        for page in pages:
-            (src / f"{page.stem}.py").write_text(extract_code(page.read_text(encoding="utf-8")))
+        for name in names:
+            (src / f"{_stem(name)}.py").write_text(tf1_originals(registry.source(name)))
         run = subprocess.run([sys.executable, "-m", "tensorflow.tools.compatibility.tf_upgrade_v2_main",
                               "--intree", str(src), "--outtree", str(dst), "--reportfile", str(report)],
                              capture_output=True, text=True, timeout=600,
@@ -143,8 +128,8 @@ def _converter(board: Board, tutorials: Path) -> Facts:
                     re.finditer(r"Processing file '([^']+)'\n(.*?)(?=Processing file '|\Z)", log, re.S)}
         verdict = re.search(r"Detected (\d+) issues that require attention", run.stdout + log)
         facts["issues_reported"] = int(verdict.group(1)) if verdict else None
-        for page in pages:
-            name = f"{page.stem}.py"
+        for stem in map(_stem, names):
+            name = f"{stem}.py"
             section = sections.get(name, "")
             renamed = sorted(set(re.findall(r"Renamed '([^']+)' to '([^']+)'", section)))
             changed = sorted({re.sub(r"^\d+:\d+: \w+: |\s*Please check this transformation\.", "", line)
@@ -154,9 +139,10 @@ def _converter(board: Board, tutorials: Path) -> Facts:
             out = dst / name
             code = out.read_text() if out.exists() else ""
             broken = _outer_attributes_only(unresolved(code)) if code and not parse_failed else []
-            facts[page.stem] = {"renamed": renamed, "changed": changed, "parse_failed": parse_failed,
+            facts[stem] = {"renamed": renamed, "changed": changed, "parse_failed": parse_failed,
                                 "still_broken": broken, "converted": code}
-    summary = [f"It reports {facts['issues_reported']} issues that require attention. Per tutorial:"]
+    summary = [f"It reports {facts['issues_reported']} issues that require attention. Per tutorial (its lines "
+               "that TensorFlow 2 broke, as each variant module records them beside their replacements):"]
     for stem, f in ((k, v) for k, v in facts.items() if isinstance(v, dict)):
         if f["parse_failed"]:
             summary.append(f"{stem}.md: could not convert it at all: it is Python 2 (print statements), "
@@ -193,7 +179,11 @@ def _converter(board: Board, tutorials: Path) -> Facts:
     return facts
 
 
-def run(board: Board, tutorials: Path | None = None, **_) -> Facts:
+def _stem(name: str) -> str:
+    return name.replace("-", "_")
+
+
+def run(board: Board, **_) -> Facts:
     facts = _removed_and_changed(board)
-    facts["converter"] = _converter(board, tutorials or default_tutorials_dir())
+    facts["converter"] = _converter(board)
     return facts
