@@ -35,11 +35,11 @@ class BareLoop:
             sess.run(g.train_op, feed_dict={g.x: batch_xs, g.y: batch_ys})
             if s.epoch_mean_loss:
                 self.avg_cost += float(sess.run(g.loss, feed_dict={g.x: batch_xs, g.y: batch_ys})) / s.steps_per_epoch
-            if s.batch_metrics and step % s.every == 0:
+            if s.is_checkpoint(step):
                 for metric in s.batch_metrics:
                     value = sess.run(fetch[metric], feed_dict={g.x: batch_xs, g.y: batch_ys})
                     self.points.append(Point(metric, step, float(value)))
-            if s.steps_per_epoch and (i + 1) % s.steps_per_epoch == 0 and s.epoch_mean_loss:
+            if s.is_epoch_end(i) and s.epoch_mean_loss:
                 self.points.append(Point(EPOCH_MEAN_LOSS, (i + 1) // s.steps_per_epoch, self.avg_cost))
                 self.avg_cost = 0.
             done += 1

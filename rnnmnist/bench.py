@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import registry
 from .dataset import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
-from .parallel import THREADS_ENV, threads_per_job
+from .parallel import threads_per_job
 from .results import EVIDENCE, RUNS
 from .spec import Schedule
 
@@ -64,9 +64,9 @@ class Worker:
     run side by side, in processes of their own.
     """
 
-    def __init__(self, name: str, kind: str, data_dir: Path, threads: str = ""):  # "": the runner's default
+    def __init__(self, name: str, kind: str, data_dir: Path, threads: int = 0):  # 0: the runner's default
         self.proc = subprocess.Popen([sys.executable, "-m", "rnnmnist.bench", "--worker", name, "--kind", kind,
-                                      "--data-dir", str(data_dir)], env={**os.environ, THREADS_ENV: threads},
+                                      "--threads", str(threads), "--data-dir", str(data_dir)],
                                      text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.name = name
 
@@ -89,13 +89,13 @@ class Worker:
         self.proc.wait()
 
 
-def _serve(name: str, kind: str, data_dir: Path) -> None:
+def _serve(name: str, kind: str, data_dir: Path, threads: int) -> None:
     """The worker's side: `advance N`, `time S` (train S seconds), `eval` (the whole test set), `quit`."""
     from . import runner
     from .bare import BareLoop
     variant = registry.load(name)
     schedule = bench_schedule(variant.schedule)
-    loop = (runner.Training(variant, data_dir, variant.seed, schedule, echo=None) if kind == "runner"
+    loop = (runner.Training(variant, data_dir, variant.seed, schedule, echo=None, inter_op=threads) if kind == "runner"
             else BareLoop(variant, data_dir, variant.seed, schedule))
     loop.advance(10)  # warm-up
     print(json.dumps({"ready": True}), flush=True)
@@ -147,7 +147,7 @@ def measure(name: str, data_dir: Path, rounds: int, segment_s: float, paired_s: 
                     ratio_ci95=median_ci95(round_ratios))
     a.close()
     if paired_s > 0:  # what --jobs 2 does: two runners side by side, cores // 2 threads each
-        pair = [Worker(name, "runner", data_dir, threads=str(threads_per_job(2))) for _ in range(2)]
+        pair = [Worker(name, "runner", data_dir, threads=threads_per_job(2)) for _ in range(2)]
         for w in pair:
             w.reply()
         for w in pair:
@@ -236,9 +236,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="seconds the two side-by-side workers train (default 6; 0 skips them)")
     p.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)
     p.add_argument("--kind", choices=("runner", "bare"), default="runner", help=argparse.SUPPRESS)
+    p.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
-        _serve(args.worker, args.kind, args.data_dir or default_data_dir())
+        _serve(args.worker, args.kind, args.data_dir or default_data_dir(), args.threads)
         return 0
     started = time.perf_counter()
     names = args.variant or registry.names()

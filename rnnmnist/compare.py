@@ -104,14 +104,30 @@ def band(ref: Point, got: Point, curve: list[Point], sizes: Mapping[str, int]) -
     return None
 
 
-# Student's t, 97.5% quantile, by degrees of freedom (beyond 30: the normal's 1.96)
-T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
-         11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093,
-         20: 2.086, 25: 2.060, 30: 2.042}
-
-
 def t_975(df: int) -> float:
-    return T_975.get(df) or (T_975[max(k for k in T_975 if k <= df)] if df <= 30 else Z_95)
+    """Student's t 97.5% quantile for df >= 1 degrees of freedom (12.706 at 1, 2.021 at 40, 1.96 at infinity)."""
+    lo, hi = 0.0, 13.0
+    for _ in range(60):  # bisection to well below the printed precision
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if _t_cdf(mid, df) < 0.975 else (lo, mid)
+    return (lo + hi) / 2
+
+
+def _t_cdf(t: float, df: int) -> float:
+    """P(T <= t) for Student's t with integer df, exactly (Abramowitz & Stegun 26.7.3 and 26.7.4)."""
+    theta = math.atan(t / math.sqrt(df))
+    c2, total, term = math.cos(theta) ** 2, 1.0, 1.0
+    if df % 2:  # odd: (2/pi) (theta + sin cos (1 + 2/3 c2 + 2*4/(3*5) c2^2 + ...)), (df - 1) / 2 terms
+        for k in range(1, (df - 1) // 2):
+            term *= c2 * (2 * k) / (2 * k + 1)
+            total += term
+        a = 2 / math.pi * (theta + (math.sin(theta) * math.cos(theta) * total if df > 1 else 0.0))
+    else:  # even: sin (1 + 1/2 c2 + 1*3/(2*4) c2^2 + ...), df / 2 terms
+        for k in range(1, df // 2):
+            term *= c2 * (2 * k - 1) / (2 * k)
+            total += term
+        a = math.sin(theta) * total
+    return (1 + a) / 2
 
 
 def one_run_noise(ref: Point, got: Point, curve: list[Point], sizes: Mapping[str, int]) -> float | None:
@@ -156,6 +172,7 @@ class Comparison:
     not_reached: int
     verdict: str
     reason: str
+    reference: str | None = None  # where the documented numbers come from
 
 
 def compare(curve: Iterable[Point], reference: Reference | None, sample_sizes: Mapping[str, int]) -> Comparison:
@@ -176,7 +193,7 @@ def compare(curve: Iterable[Point], reference: Reference | None, sample_sizes: M
         hw = band(ref, point, curve, sample_sizes)
         inside = None if hw is None else abs(point.value - ref.value) <= hw + rounding(ref.value)
         rows.append(Row(ref.metric, ref.at, ref.value, point.value, hw, inside))
-    return _verdict(rows)
+    return replace(_verdict(rows), reference=reference.source)
 
 
 def ensemble(curves: list[list[Point]], reference: Reference | None, sample_sizes: Mapping[str, int]) -> Comparison:
@@ -204,13 +221,15 @@ def ensemble(curves: list[list[Point]], reference: Reference | None, sample_size
         inside = abs(mean - ref.value) <= hw + rounding(ref.value)
         rows.append(Row(ref.metric, ref.at, ref.value, mean, hw, inside, k, min(values), max(values)))
     result = _verdict(rows)
-    result = replace(result, reason=result.reason.replace("95% band", f"95% band of {len(curves)} seeds"))
+    result = replace(result, reason=result.reason.replace("95% band", f"95% band of {len(curves)} seeds"),
+                     reference=reference.source)
     # A band too wide to fail cannot support "reproduced"; a miss even of that band still stands.
     if result.verdict == REPRODUCED and len(curves) < MIN_SEEDS:
         t = t_975(len(curves) - 1)
         result = replace(result, verdict=INCONCLUSIVE,
-                         reason=f"too few seeds (need {MIN_SEEDS}); {result.reason}, a band {t:.2f} / 1.96 = "
-                                f"{t / Z_95:.1f} times as wide as a known spread would give")
+                         reason=f"too few seeds (need {MIN_SEEDS}): with {len(curves)} the band is t = {t:.2f} "
+                                f"standard errors wide, {t / Z_95:.1f} times what a known spread would give; "
+                                f"{result.reason}")
     return result
 
 

@@ -1,9 +1,11 @@
-"""`--jobs N`: several runs at once, each in a `python -m rnnmnist.reproduce` process of its own.
+"""`--jobs N`: several runs at once, each in a `python -m rnnmnist.worker` process of its own.
 
-One run of these small graphs keeps about one core busy (README, performance). So the runs of
-`--variant all` or `--seeds K` go to N worker processes, each given cores // N threads, and
-their lines are printed as they come, prefixed with the run.
-Each worker saves its own run, exactly as a run started by hand would.
+One run of these small graphs keeps about one core busy (docs/MAINTAINING.md), so the runs of
+`--variant all` or `--seeds K` go to N worker processes, each with cores // N inter-op threads.
+TensorFlow sizes its thread pools once per process and a Session must not be forked, hence a
+fresh process per run. A worker gets its `RunRequest` whole, as JSON on stdin, and answers in
+JSON lines on stdout: each printed line as it comes, then the run's document, which this
+process saves. Its stderr (progress, TensorFlow's own noise) is passed on as it is.
 """
 from __future__ import annotations
 
@@ -13,29 +15,34 @@ import queue
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Callable
 
-from . import stopping
-
-OUTCOME_ENV = "RNNMNIST_OUTCOME"  # a worker writes its outcome (JSON) to this file
-THREADS_ENV = "RNNMNIST_THREADS"  # the runner's threads per session
+from .request import RunRequest
+from .stopping import NAMES, Stop
 
 
 @dataclass(frozen=True)
-class Task:
-    label: str         # printed before each of its lines
-    argv: list[str]    # python -m rnnmnist.reproduce's arguments for this one run
+class Job:
+    request: RunRequest
+    quiet: bool = False   # print only the comparison, as --quiet does
+
+    def to_json(self) -> str:
+        return json.dumps({"request": json.loads(self.request.to_json()), "quiet": self.quiet})
+
+    @classmethod
+    def from_json(cls, text: str) -> "Job":
+        data = json.loads(text)
+        return cls(RunRequest.from_json(json.dumps(data["request"])), data["quiet"])
 
 
 @dataclass(frozen=True)
 class Finished:
-    task: Task
+    job: Job
     returncode: int
-    outcome: dict | None   # what the worker wrote to OUTCOME_ENV, if it got that far
+    record: dict | None   # the run's document, if the worker got that far
+    error: str | None     # the worker's one-line error, if it had one
 
 
 def threads_per_job(jobs: int) -> int:
@@ -43,59 +50,79 @@ def threads_per_job(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // jobs)
 
 
-def run(tasks: list[Task], jobs: int, say: Callable[[str], None] = print) -> list[Finished]:
-    """Run the tasks, `jobs` at a time; forward Ctrl-C and SIGTERM to the workers (never raise).
+def run(jobs: list[Job], n: int, say: Callable[[str], None] = print, stop: Stop | None = None) -> list[Finished]:
+    """Run the jobs, n at a time; forward Ctrl-C and SIGTERM to the workers (never raise).
 
-    A stop requested in this process some other way (`stopping.request`: `say` found stdout
-    closed) reaches the workers as SIGTERM. Returns the tasks that were started, in the order given.
+    A request on `stop` (`say` found stdout closed) reaches the workers as SIGTERM. Returns the
+    jobs that were started, in the order given.
     """
-    threads = threads_per_job(jobs)
+    stop = stop or Stop()
+    threads = threads_per_job(n)
     lines: queue.Queue = queue.Queue()
-    pending, running, finished, stops = list(enumerate(tasks)), {}, {}, []
+    pending, running, finished, stops = list(enumerate(jobs)), {}, {}, []
+    answers: dict[int, dict] = {}
 
     def stop_all(signum: int) -> None:  # the workers stop after their step in progress (twice: at once)
         stops.append(signum)
         for proc in running.values():
             proc.send_signal(signum)
 
-    def forward(signum, frame):
-        stop_all(signum)
+    def pump(index: int, stream, kind: str) -> None:
+        for line in stream:
+            lines.put((index, kind, line.rstrip("\n")))
+        lines.put((index, kind, None))
 
-    def pump(index: int, proc: subprocess.Popen) -> None:
-        for line in proc.stdout:
-            lines.put((index, line.rstrip("\n")))
-        lines.put((index, None))
-
-    previous = {s: signal.signal(s, forward) for s in stopping.NAMES}
+    previous = {s: signal.signal(s, lambda signum, frame: stop_all(signum)) for s in NAMES}
     try:
-        with tempfile.TemporaryDirectory(prefix="rnnmnist-jobs-") as tmp:
-            while pending or running:
-                if stopping.requested and not stops:
-                    stop_all(signal.SIGTERM)
-                while pending and len(running) < jobs and not stops:
-                    index, task = pending.pop(0)
-                    env = {**os.environ, THREADS_ENV: str(threads), OUTCOME_ENV: str(Path(tmp) / f"{index}.json"),
-                           "PYTHONUNBUFFERED": "1"}
-                    # a session of its own: Ctrl-C reaches a worker once, forwarded, not also from the terminal
-                    proc = subprocess.Popen([sys.executable, "-m", "rnnmnist.reproduce", *task.argv], env=env,
-                                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                            start_new_session=True)
-                    running[index] = proc
-                    threading.Thread(target=pump, args=(index, proc), daemon=True).start()
-                try:
-                    index, line = lines.get(timeout=0.5)
-                except queue.Empty:
-                    continue
-                if line is not None:
-                    say(f"[{tasks[index].label}] {line}")
-                    continue
-                code = running.pop(index).wait()
-                outcome = Path(tmp) / f"{index}.json"
-                finished[index] = Finished(tasks[index], code, json.loads(outcome.read_text())
-                                           if outcome.exists() else None)
+        open_streams: dict[int, int] = {}
+        while pending or running:
+            if stop.requested and not stops:
+                stop_all(signal.SIGTERM)
+            while pending and len(running) < n and not stops:
+                index, job = pending.pop(0)
+                job = replace(job, request=job.request.but(inter_op_threads=threads, out=None))
+                # a session of its own: Ctrl-C reaches a worker once, forwarded, not also from the terminal
+                proc = subprocess.Popen([sys.executable, "-m", "rnnmnist.worker"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+                proc.stdin.write(job.to_json() + "\n")
+                proc.stdin.close()
+                running[index], open_streams[index], answers[index] = proc, 2, {}
+                threading.Thread(target=pump, args=(index, proc.stdout, "out"), daemon=True).start()
+                threading.Thread(target=pump, args=(index, proc.stderr, "err"), daemon=True).start()
+            try:
+                index, kind, line = lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            label = jobs[index].request.label
+            if line is None:
+                open_streams[index] -= 1
+                if not open_streams[index]:
+                    code = running.pop(index).wait()
+                    finished[index] = Finished(jobs[index], code, answers[index].get("run"),
+                                               answers[index].get("error"))
+                continue
+            message = _message(line) if kind == "out" else None
+            if message is None:
+                say(f"[{label}] {line}")
+            elif "line" in message:
+                say(f"[{label}] {message['line']}")
+            else:
+                answers[index].update(message)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
     if stops:
-        stopping.request(stopping.NAMES[stops[0]])
+        stop.request(NAMES[stops[0]])
     return [finished[index] for index in sorted(finished)]
+
+
+def _message(line: str) -> dict | None:
+    """A worker's JSON line; None for anything else on its stdout (passed on as it is)."""
+    if not line.startswith("{"):
+        return None
+    try:
+        message = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return message if isinstance(message, dict) else None

@@ -17,12 +17,16 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
 from . import cpu
-from .spec import Point, Schedule
+from .spec import Curve, Point, Schedule, file_stem
+
+if TYPE_CHECKING:
+    from .compare import Comparison
+    from .request import RunRequest
 
 SCHEMA = 2
 # A user's runs go to runs/ (git-ignored); the committed evidence in results/ is regenerated only
@@ -93,6 +97,47 @@ def provenance(tf_version: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+def record(request: "RunRequest", tutorial: str, hyperparameters: Mapping[str, Any], schedule: Schedule,
+           truncated: bool, curve: Curve, comparison: "Comparison", steps_total: int, tf_version: str,
+           session_threads: dict[str, int]) -> dict[str, Any]:
+    """A finished (or interrupted) run as the document that is saved: every field REQUIRED names, and more."""
+    return {
+        "schema": SCHEMA,
+        "variant": request.variant,
+        "tutorial": tutorial,
+        "seed": request.seed,
+        "status": INTERRUPTED if curve.interrupted else COMPLETE,
+        "interrupted_by": curve.interrupted,
+        "fixes": list(request.fixes),
+        "command": redo_command(request),  # this one run, on its own
+        "invoked_as": command_line(),      # what was typed (a --seeds 5 --jobs 2 line, a Python call)
+        "truncated": truncated,
+        "steps_run": curve.steps_run,
+        "steps_total": steps_total,
+        "schedule": to_jsonable(schedule),
+        "hyperparameters": dict(hyperparameters),
+        "wall_time_s": round(curve.wall_time_s, 3),
+        "train_time_s": round(curve.train_time_s, 3),
+        "curve": [to_jsonable(pt) for pt in curve.points],
+        "comparison": {"reference": comparison.reference, "verdict": comparison.verdict,
+                       "reason": comparison.reason, "compared": comparison.compared,
+                       "inside": comparison.inside, "allowed_outside": comparison.allowed_outside},
+        "checkpoint": curve.checkpoint,
+        "provenance": provenance(tf_version, session_threads=session_threads),
+    }
+
+
+def redo_command(request: "RunRequest") -> str:
+    """The command line that runs this request again, for a run's record."""
+    words = ["python -m rnnmnist.reproduce", "--variant", request.variant, "--seed", str(request.seed)]
+    for flag, value in (("--steps", request.steps), ("--epochs", request.epochs)):
+        if value is not None:
+            words += [flag, str(value)]
+    for fix in request.fixes:
+        words += ["--fix", fix]
+    return " ".join(words)
+
+
 def curve_of(record: dict[str, Any]) -> list[Point]:
     """The points a run record holds."""
     return [Point(**p) for p in record["curve"]]
@@ -138,7 +183,7 @@ def save(record: dict[str, Any], out: Path) -> Path:
     """Write `record`, sealed with its checksum, to
     out/<variant>/<UTC time>_seed<seed>[_fix-NAME][_truncated][_interrupted].json, atomically."""
     directory = out / record["variant"]
-    stem = (f"{utc_stamp()}_seed{record['seed']}" + "".join(f"_fix-{f}" for f in record.get("fixes", []))
+    stem = (f"{utc_stamp()}_{file_stem('seed' + str(record['seed']), record.get('fixes', []))}"
             + ("_truncated" if record["truncated"] else "")
             + ("_interrupted" if record.get("status") == INTERRUPTED else ""))
     record = dict(record, checksum="")
@@ -175,7 +220,9 @@ def write_json(directory: Path, stem: str, record: dict[str, Any]) -> Path:
 
 
 def command_line() -> str:
-    """The command as typed: `python -m rnnmnist.<module> ...` or the `rnnmnist` console script."""
+    """The command as typed: `python -m rnnmnist.<module> ...`, the `rnnmnist` console script, or Python."""
+    if "ipykernel" in sys.modules or not sys.argv or not sys.argv[0]:
+        return "python: rnnmnist.train(...)"
     argv0 = Path(sys.argv[0])
     if argv0.suffix == ".py" and argv0.parent.name == "rnnmnist":
         prog = f"python -m rnnmnist.{argv0.stem}"

@@ -12,21 +12,20 @@ from typing import Callable, TextIO
 
 import numpy as np
 
-from . import stopping, tfcompat
+from . import tfcompat
 from .compare import LABELS
 from .dataset import read_data_sets
 from .sources import to_stderr
-from .parallel import THREADS_ENV
 from .printing import numpy113_str
-from .stopping import Interrupted
+from .stopping import Interrupted, Stop
 from .spec import (BATCH_ACCURACY, BATCH_LOSS, EPOCH, EPOCH_MEAN_LOSS, FINAL, FINAL_TEST_ACCURACY, STEP,
-                   TRAIN_ACCURACY, Curve, Event, Graph, Point, Schedule, Variant)
+                   TRAIN_ACCURACY, Curve, Event, GraphHandles, Point, Schedule, Variant)
 
 tf = tfcompat.v1
 
 PROGRESS_EVERY_S = 30.0
 
-def session(graph: "tf.Graph") -> "tf.Session":
+def session(graph: "tf.Graph", inter_op: int = 0) -> "tf.Session":
     """The tutorials' tf.Session(), with thread pools that fit these graphs.
 
     Their ops are small (batches of 16 to 128, 128 units): splitting one op across cores
@@ -34,17 +33,17 @@ def session(graph: "tf.Graph") -> "tf.Session":
     helps the dynamic_rnn loops (measured in separate processes on 2 cores: README,
     performance). The intra-op count also decides how reductions are split, so it changes
     a curve's last bits: fixed at one, a seed gives the same curve on any core count. The
-    inter-op count changes no bit (tests/test_cli.py): RNNMNIST_THREADS sets it, and --jobs N
-    gives each worker cores // N.
+    inter-op count changes no bit (tests/test_cli.py): a request sets it (0: one per core), and
+    --jobs N gives each worker cores // N.
     """
-    pools = threads()
+    pools = threads(inter_op)
     return tf.Session(graph=graph, config=tf.ConfigProto(intra_op_parallelism_threads=pools["intra_op"],
                                                          inter_op_parallelism_threads=pools["inter_op"]))
 
 
-def threads() -> dict[str, int]:
+def threads(inter_op: int = 0) -> dict[str, int]:
     """The session's thread pools, recorded with each run (the intra-op count changes last bits)."""
-    return {"intra_op": 1, "inter_op": int(os.environ.get(THREADS_ENV) or os.cpu_count() or 1)}
+    return {"intra_op": 1, "inter_op": inter_op or os.cpu_count() or 1}
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -74,7 +73,7 @@ class NonFiniteLoss(Exception):
         self.step, self.value = step, value
 
 
-def build_graph(variant: Variant, seed: int, fixes: frozenset[str] = frozenset()) -> tuple["tf.Graph", Graph]:
+def build_graph(variant: Variant, seed: int, fixes: frozenset[str] = frozenset()) -> tuple["tf.Graph", GraphHandles]:
     """Build the variant's graph in a fresh tf.Graph, inside a variable scope named after it."""
     graph = tf.Graph()
     with graph.as_default():
@@ -89,7 +88,7 @@ def build_graph(variant: Variant, seed: int, fixes: frozenset[str] = frozenset()
     return graph, handles
 
 
-def evaluate(sess: "tf.Session", g: Graph, images: np.ndarray, labels: np.ndarray,
+def evaluate(sess: "tf.Session", g: GraphHandles, images: np.ndarray, labels: np.ndarray,
              feed_shape: tuple[int, ...]) -> np.float32:
     """Accuracy on a whole set, fed at once as the tutorials did, or in fixed-size batches.
 
@@ -143,15 +142,16 @@ class Training:
 
     def __init__(self, variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None = None,
                  fixes: frozenset[str] = frozenset(), echo: Callable[[str], None] | None = print,
-                 progress: TextIO | None = None):
+                 progress: TextIO | None = None, stop: Stop | None = None, inter_op: int = 0):
         self.variant, self.schedule, self.echo = variant, schedule or variant.schedule, echo
+        self.stop = stop or Stop()
         # tf.set_random_seed(seed) came before read_data_sets in TF1, which seeded its shuffle with it.
         self.mnist = read_data_sets(data_dir, one_hot=True, seed=seed, say=to_stderr if progress else _silent,
                                     echo=echo or _silent)
         self.graph, self.g = build_graph(variant, seed, fixes)
         self.curve = Curve()
         self.tick = _Progress(len(self.schedule.steps), progress)
-        self.sess = session(self.graph)  # TF1: tf.Session(), as bare.py keeps it
+        self.sess = session(self.graph, inter_op)  # TF1: tf.Session(), as bare.py keeps it
         self.sess.run(self.g.init)
         g, s = self.g, self.schedule
         fetch = {BATCH_ACCURACY: g.accuracy, BATCH_LOSS: g.loss}
@@ -166,6 +166,14 @@ class Training:
     def close(self) -> None:
         self.sess.close()
 
+    def save_checkpoint(self, directory: Path) -> Path:
+        """The trained variables as a tf.compat.v1.train.Saver checkpoint, as TF1 users kept a model."""
+        directory.mkdir(parents=True, exist_ok=True)
+        with self.graph.as_default():
+            saver = tf.train.Saver()
+        return Path(saver.save(self.sess, str(directory / "model"), global_step=self.curve.steps_run,
+                               write_meta_graph=False))
+
     def emit(self, kind: str, at: int, values: dict, points: list[Point]) -> None:
         self.curve.points.extend(points)
         if self.echo:
@@ -177,7 +185,7 @@ class Training:
         s, batch_size, spe = self.schedule, self.schedule.batch_size, self.schedule.steps_per_epoch
         done = 0
         for i, step in self._steps:
-            stopping.check()
+            self.stop.check()
             batch_xs, batch_ys = self.mnist.train.next_batch(batch_size)
             batch_xs = batch_xs.reshape(self._shape)
             # The loss comes from the same forward pass as the update: checking it costs nothing.
@@ -188,11 +196,11 @@ class Training:
             if s.epoch_mean_loss:
                 # the tutorial runs cost again after the update, on the same batch
                 self._epoch_losses.append(float(self._loss(batch_xs, batch_ys)))
-            if s.batch_metrics and step % s.every == 0:
+            if s.is_checkpoint(step):
                 # The tutorials ran each metric in its own sess.run on the same batch: same numbers.
                 values = dict(zip(s.batch_metrics, self._metrics(batch_xs, batch_ys)))
                 self.emit(STEP, step, values, [Point(m, step, float(v)) for m, v in values.items()])
-            if spe and (i + 1) % spe == 0:
+            if s.is_epoch_end(i):
                 self._end_epoch((i + 1) // spe)
             self.tick(i + 1)
             done += 1
@@ -241,15 +249,18 @@ class Training:
 
 def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None = None,
         fixes: frozenset[str] = frozenset(), echo: Callable[[str], None] | None = print,
-        progress: TextIO | None = sys.stderr) -> Curve:
+        progress: TextIO | None = sys.stderr, stop: Stop | None = None, inter_op: int = 0,
+        checkpoint: Path | None = None) -> Curve:
     """Train `variant` with `schedule` (default: the tutorial's), printing what the tutorial printed.
 
-    `echo=None` prints nothing; `progress=None` shows no progress lines. A stop request (see
-    `stopping`), `Interrupted` or a bare Ctrl-C stops the run and returns what it finished, with
-    `curve.interrupted` set; a NaN or infinite loss raises NonFiniteLoss at once.
+    `echo=None` prints nothing; `progress=None` shows no progress lines. A request on `stop`, or
+    a Ctrl-C that reaches Python as KeyboardInterrupt (a Jupyter kernel's interrupt), stops the run
+    after the step in progress and returns what it finished, with `curve.interrupted` set; a NaN or
+    infinite loss raises NonFiniteLoss at once. `checkpoint`: save the trained model there, also
+    when interrupted.
     """
     t0 = time.perf_counter()
-    training = Training(variant, data_dir, seed, schedule, fixes, echo, progress)
+    training = Training(variant, data_dir, seed, schedule, fixes, echo, progress, stop, inter_op)
     curve = training.curve
     try:
         t_train = time.perf_counter()
@@ -260,6 +271,8 @@ def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None =
         except (KeyboardInterrupt, Interrupted) as e:
             curve.interrupted = type(e).__name__ if isinstance(e, KeyboardInterrupt) else str(e) or "Interrupted"
             curve.train_time_s = time.perf_counter() - t_train
+        if checkpoint is not None:
+            curve.checkpoint = str(training.save_checkpoint(checkpoint))
     finally:
         training.close()
     curve.wall_time_s = time.perf_counter() - t0

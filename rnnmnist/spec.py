@@ -15,8 +15,8 @@ TRAIN_SIZE, TEST_SIZE = 55000, 10000
 
 
 @dataclass(frozen=True)
-class Graph:
-    """The handles a graph builder returns (built inside a fresh tf.Graph and variable scope)."""
+class GraphHandles:
+    """The tensors and ops a graph builder returns, not the graph (it is built inside a fresh tf.Graph)."""
     x: Any
     y: Any
     train_op: Any
@@ -52,8 +52,16 @@ class Schedule:
     def truncated_epochs(self, max_epochs: int) -> "Schedule":
         return self.truncated(max_epochs * self.steps_per_epoch)
 
+    def is_checkpoint(self, step: int) -> bool:
+        """Whether the tutorial prints its batch metrics after this step (the counter's value)."""
+        return bool(self.batch_metrics) and bool(self.every) and step % self.every == 0
+
+    def is_epoch_end(self, i: int) -> bool:
+        """Whether the i-th update (0-based) ends an epoch of an epoch loop."""
+        return bool(self.steps_per_epoch) and (i + 1) % self.steps_per_epoch == 0
+
     def checkpoints(self) -> list[int]:
-        return [s for s in self.steps if self.every and s % self.every == 0]
+        return [s for s in self.steps if self.is_checkpoint(s)]
 
     def describe(self) -> str:
         if self.steps_per_epoch and len(self.steps) % self.steps_per_epoch == 0:
@@ -67,6 +75,16 @@ class Schedule:
         return {BATCH_ACCURACY: self.batch_size, BATCH_LOSS: self.batch_size,
                 EPOCH_MEAN_LOSS: self.steps_per_epoch, TRAIN_ACCURACY: TRAIN_SIZE, TEST_ACCURACY: TEST_SIZE,
                 FINAL_TEST_ACCURACY: self.final_test_images}
+
+
+def titled(variant: str, fixes) -> str:
+    """A variant as summaries name it, with its fixes: `softmax-bug --fix softmax`."""
+    return variant + "".join(f" --fix {f}" for f in fixes)
+
+
+def file_stem(variant: str, fixes) -> str:
+    """The same in a file name: `softmax-bug_fix-softmax`."""
+    return variant + "".join(f"_fix-{f}" for f in fixes)
 
 
 def steps_while(start: int, batch_size: int, training_iters: int) -> range:
@@ -105,7 +123,7 @@ class Variant:
     name: str                          # CLI name, e.g. "morvan"
     tutorial: str                      # file in shared/tutorials/
     hyperparameters: Mapping[str, Any]
-    build: Callable[[frozenset[str]], Graph]   # called with the fixes switched on
+    build: Callable[[frozenset[str]], GraphHandles]   # called with the fixes switched on
     feed_shape: tuple[int, ...]        # each image is reshaped to this before feeding
     schedule: Schedule
     seed: int                          # default seed (the tutorial's own where it set one)
@@ -125,3 +143,4 @@ class Curve:
     wall_time_s: float = 0.0
     train_time_s: float = 0.0
     interrupted: str | None = None  # what stopped it early (KeyboardInterrupt, SIGTERM), if anything
+    checkpoint: str | None = None   # the saved model's checkpoint prefix, if one was asked for

@@ -8,13 +8,13 @@ from .spec import Point
 from .tfcompat import v1 as tf
 
 
-def write(points: list[Point], directory: Path, tag_prefix: str = "") -> Path:
+def write(points: list[Point], directory: Path) -> Path:
     """One scalar series per metric, indexed by the tutorial's own step (or epoch) counter."""
     directory.mkdir(parents=True, exist_ok=True)
     writer = tf.summary.FileWriter(str(directory))
     try:
         for p in points:
-            summary = tf.Summary(value=[tf.Summary.Value(tag=f"{tag_prefix}{p.metric}", simple_value=p.value)])
+            summary = tf.Summary(value=[tf.Summary.Value(tag=p.metric, simple_value=p.value)])
             writer.add_summary(summary, global_step=p.at)
     finally:
         writer.close()

@@ -1,7 +1,9 @@
 """The one place TensorFlow is imported: TF1 behaviour, legacy Keras, and no start-up noise.
 
-Import this module before anything else imports TensorFlow. Variants then write
-`tf = tfcompat.v1` and read like the TF1 code they reproduce.
+Variants write `tf = tfcompat.v1` and read like the TF1 code they reproduce. TensorFlow 2.21
+reads TF_USE_LEGACY_KERAS when the TF1 cells are first looked up, not when it is imported, so a
+learner who imported TensorFlow in an earlier notebook cell is fine; if the cells are still
+refused, `LegacyCellsUnavailable` says in one line what to do.
 
 Set RNNMNIST_VERBOSE=1 (the CLIs' --verbose) before importing to see TensorFlow's own
 log lines and deprecation warnings.
@@ -16,10 +18,10 @@ import warnings
 
 VERBOSE = os.environ.get("RNNMNIST_VERBOSE") == "1"
 
-if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
-    raise ImportError(
-        "TensorFlow was imported before rnnmnist.tfcompat, without TF_USE_LEGACY_KERAS=1: "
-        "import rnnmnist.tfcompat first (BasicLSTMCell needs legacy tf-keras)")
+
+
+class LegacyCellsUnavailable(ImportError):
+    """tf.compat.v1.nn.rnn_cell.BasicLSTMCell is refused (Keras 3 took its place)."""
 
 # Keras 3 refuses tf.compat.v1.nn.rnn_cell.BasicLSTMCell; tf-keras provides it, but
 # TensorFlow reads this switch only once, when it is first imported.
@@ -56,6 +58,13 @@ with _quiet_fd2(not VERBOSE):
     # TF1 semantics, not just graph mode: ref variables and v1 control flow in dynamic_rnn's
     # while_loop, as the tutorials ran (disable_eager_execution alone keeps TF2's resource variables).
     v1.disable_v2_behavior()
+
+try:
+    v1.nn.rnn_cell.BasicLSTMCell  # noqa: B018  (looked up once: the legacy cells come from tf-keras)
+except (AttributeError, ImportError) as e:
+    raise LegacyCellsUnavailable(
+        f"TensorFlow refuses the TF1 cells ({e}): install tf-keras {tf.__version__.rsplit('.', 1)[0]}.* "
+        "(pip install -e .), then restart the Python kernel and import rnnmnist before using tf.keras") from None
 
 if not VERBOSE:
     v1.logging.set_verbosity(v1.logging.ERROR)

@@ -1,4 +1,4 @@
-"""Shared fixtures. rnnmnist.tfcompat must be the first to import TensorFlow."""
+"""Shared fixtures. Nothing here imports TensorFlow: the pure-arithmetic tests run without it."""
 from __future__ import annotations
 
 import os
@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-import rnnmnist.tfcompat  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from rnnmnist import sources
 from rnnmnist.dataset import DATA_DIR_ENV
 

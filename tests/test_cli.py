@@ -85,7 +85,8 @@ def test_truncated_run_prints_compares_and_saves(tmp_path, mnist_dir):
     for key in ("git", "tensorflow", "numpy", "cpu"):
         assert record["provenance"][key]
     assert record["provenance"]["session_threads"]["intra_op"] == 1  # it decides last bits: recorded
-    assert record["command"].startswith("python -m rnnmnist.reproduce --variant morvan --steps 41")
+    assert record["command"] == "python -m rnnmnist.reproduce --variant morvan --seed 1 --steps 41"  # this run alone
+    assert record["invoked_as"].startswith("python -m rnnmnist.reproduce --variant morvan --steps 41")
     assert "Extracting" not in out.stderr and "WARNING" not in out.stderr  # TensorFlow's noise is hidden
 
 
@@ -125,7 +126,7 @@ def test_a_fixed_run_is_named_and_recorded_as_such(tmp_path, mnist_dir):
 
 def test_jobs_run_side_by_side_and_give_each_seed_its_own_curve(tmp_path, mnist_dir):
     from rnnmnist import results
-    from rnnmnist.parallel import THREADS_ENV
+    from rnnmnist.request import THREADS_ENV
     out = cli("--variant", "morvan", "--seed", "4", "--seeds", "2", "--steps", "41", "--jobs", "2",
               "--data-dir", str(mnist_dir), "--out", "res", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
@@ -160,12 +161,12 @@ def test_runs_go_to_runs_not_to_the_committed_evidence(tmp_path, mnist_dir):
     assert "/runs/" in (REPO / ".gitignore").read_text().splitlines()
 
 
-def test_more_steps_than_the_tutorial_has_says_so(tmp_path, mnist_dir):
+def test_more_steps_than_the_tutorial_has_says_so(tmp_path):
     parser = reproduce.parser()
     args = parser.parse_args(["--variant", "morvan", "--steps", "5000"])
-    variant = registry.load("morvan")
     with contextlib.redirect_stderr(io.StringIO()) as err:
-        schedule, truncated = reproduce._schedule_for(variant, args, parser)
+        (request,) = reproduce._requests(args, parser, tmp_path)
+    schedule, truncated, _ = request.schedule(registry.load("morvan"))
     assert len(schedule.steps) == 782 and not truncated
     assert err.getvalue() == "rnnmnist: note: morvan has 782 steps: --steps 5000 runs all 782\n"
 

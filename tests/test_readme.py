@@ -1,19 +1,89 @@
-"""The README's commands are the ones CI runs."""
+"""The README says what the program does: its commands are CI's, its sample and errors are real output."""
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
+from rnnmnist import compare, idx
+
 REPO = Path(__file__).resolve().parent.parent
+README = (REPO / "README.md").read_text()
+
+
+def section(title: str) -> str:
+    start = README.index(f"\n## {title}\n")
+    end = README.find("\n## ", start + 1)
+    return README[start:end if end > 0 else None]
 
 
 def test_ci_runs_the_readmes_test_command():
-    readme = (REPO / "README.md").read_text()
     ci = (REPO / ".ci" / "run").read_text()
     test_command = 'pip install -e ".[test]" && python -m pytest'
-    assert f"\n{test_command}\n" in readme
+    assert f"\n{test_command}\n" in README
     assert f"\n{test_command}\n" in ci
-    assert "\npip install -e . && python -m rnnmnist.reproduce --variant morvan\n" in readme
+    assert "\npip install -e . && python -m rnnmnist.reproduce --variant morvan\n" in README
 
 
 def test_readme_shows_the_reports_summary_table_as_generated():
     report = (REPO / "results" / "REPORT.md").read_text()
     summary = report[report.index("| variant "):].split("\n\n", 1)[0]
-    assert summary in (REPO / "README.md").read_text(), "copy the summary table of results/REPORT.md into README.md"
+    assert summary in README, "copy the summary table of results/REPORT.md into README.md"
+
+
+def test_the_sample_output_has_the_programs_format():
+    sample = section("Run it").split("```\n")[-2]
+    lines = sample.splitlines()
+    assert re.fullmatch(r"# morvan \(morvan\.md\): 782 of 782 steps, seed 1, TensorFlow 2\.\d+\.\d+", lines[0])
+    table = [line for line in lines if line.startswith("|")]
+    real = compare.table(compare.Comparison((), 0, 0, 0, 0, "", "")).splitlines()
+    assert table[:2] == real[:2] or [re.sub(r"\s+", " ", t) for t in table[:1]] == \
+        [re.sub(r"\s+", " ", t) for t in real[:1]], (table[:2], real)
+    rows = [[cell.strip() for cell in row.split("|")[1:-1]] for row in table[2:] if "..." not in row]
+    assert rows and all(r[0] == "batch accuracy" and re.fullmatch(r"step \d+", r[1]) for r in rows)
+    assert all(r[6] in ("yes", "NO") and re.fullmatch(r"±0\.\d{4}", r[5]) for r in rows)
+    assert re.search(r"^morvan: 782 steps in [\d.]+ s \(\d+ ms/step\)$", sample, re.M)
+    assert re.search(r"^verdict: (reproduced|not reproduced) \(\d+ of 40 checkpoints", sample, re.M)
+    assert re.search(r"^saved runs/morvan/\d{8}T\d{6}Z_seed1\.json$", sample, re.M)
+
+
+# The first seven rows of "When things go wrong", and how to make each happen
+ERRORS = [["--variant", "x"], ["--variant", "morvan", "--steps", "0"], ["--variant", "morvan", "--seed", "-1"],
+          ["--variant", "morvan", "--epochs", "1"], ["--variant", "morvan", "--fix", "softmax"],
+          ["--variant", "morvan", "--out", "afile"], ["--variant", "morvan", "--data-dir", "bad"]]
+
+
+@pytest.mark.parametrize("args", ERRORS, ids=" ".join)
+def test_the_error_table_shows_what_the_program_prints(args, tmp_path):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "bad").mkdir()
+    for spec in idx.FILES:
+        (tmp_path / "bad" / spec.name).write_bytes(b"\x1f\x8b\x08 truncated")
+    out = subprocess.run([sys.executable, "-m", "rnnmnist.reproduce", *args], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    line = out.stderr.strip()
+    assert out.returncode in (1, 2) and "\n" not in line
+    assert line in section("When things go wrong"), line
+
+
+def test_durations_are_given_in_one_place():
+    """Timings drift: the README's table holds them all, with the CPU each was measured on."""
+    elsewhere = re.sub(r"```.*?```", "", README.replace(section("How long things take"), ""), flags=re.S)
+    duration = r"\d\s*(min|minutes?|hours?)\b|\d\s+s\b"
+    assert not re.search(duration, re.sub(r"`[^`]*`", "", elsewhere)), re.search(f".{{60}}({duration}).{{20}}", elsewhere)
+    for path in ("setup.cfg", "tests/test_reproduction.py"):
+        assert not re.search(r"\d\s*(min|minutes?|hours?)\b", (REPO / path).read_text()), path
+
+
+def test_the_python_example_runs_as_written(tmp_path, mnist_dir):
+    example = section("From Python").split("```python\n")[1].split("```")[0]
+    out = subprocess.run([sys.executable, "-c", example], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "RNNMNIST_DATA_DIR": str(mnist_dir), "MPLBACKEND": "Agg"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("['final-state', 'morvan'") and lines[-4].startswith("saved runs/morvan/")
+    assert lines[-3] in (compare.REPRODUCED, compare.NOT_REPRODUCED) and lines[-2].startswith("80 ")
+    assert lines[-1] == lines[-3]  # one run: the ensemble is its own comparison
+    assert len(list((tmp_path / "runs" / "morvan").glob("*_seed1_truncated.json"))) == 1

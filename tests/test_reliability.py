@@ -98,9 +98,7 @@ def test_a_reader_that_goes_away_stops_every_worker_of_jobs(tmp_path, mnist_dir)
 def test_a_signal_inside_the_loop_is_a_stop_request_not_an_exception(mnist_dir, monkeypatch):
     # Raised from a handler, SIGTERM once surfaced inside Session.run, re-wrapped as a TypeError.
     from rnnmnist import stopping
-    monkeypatch.setattr(stopping, "requested", None)
     previous = {s: signal.getsignal(s) for s in stopping.NAMES}
-    stopping.install()
     accuracies = []
 
     def echo(line):
@@ -109,13 +107,24 @@ def test_a_signal_inside_the_loop_is_a_stop_request_not_an_exception(mnist_dir, 
             if len(accuracies) == 2:  # printed at step 20: the signal lands while a run is mid-schedule
                 os.kill(os.getpid(), signal.SIGTERM)
 
-    try:
+    with stopping.on_signals(stopping.Stop()) as stop:
         curve = runner.run(MORVAN, mnist_dir, seed=1, schedule=MORVAN.schedule.truncated(100), echo=echo,
-                           progress=None)
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+                           progress=None, stop=stop)
     assert curve.interrupted == "SIGTERM" and curve.steps_run == 21  # the step in progress finished
+    assert {s: signal.getsignal(s) for s in stopping.NAMES} == previous  # the handlers are put back
+
+
+def test_an_interrupt_stops_one_run_and_the_next_run_starts_afresh(mnist_dir):
+    """As in a Jupyter kernel: "Interrupt kernel" raises KeyboardInterrupt; no handler, no leftover state."""
+    def echo(line):
+        if line[:2] in ("0.", "1.") and echo.count == 1:  # the second accuracy, at step 20
+            raise KeyboardInterrupt
+        echo.count += line[:2] in ("0.", "1.")
+    echo.count = 0
+    first = runner.run(MORVAN, mnist_dir, seed=1, schedule=MORVAN.schedule.truncated(60), echo=echo, progress=None)
+    assert first.interrupted == "KeyboardInterrupt" and 0 < first.steps_run < 60
+    second = runner.run(MORVAN, mnist_dir, seed=1, schedule=MORVAN.schedule.truncated(30), echo=None, progress=None)
+    assert second.interrupted is None and second.steps_run == 30
 
 
 def test_a_non_finite_loss_stops_the_run_at_once(mnist_dir):

@@ -25,7 +25,7 @@ def test_ensemble_band_is_a_prediction_interval_from_the_seeds_spread():
     s = math.sqrt(sum((v - 0.9) ** 2 for v in (0.85, 0.875, 0.9, 0.925, 0.95)) / 4)
     noise = math.sqrt(sum(((round(v * 128) + 0.5) / 129) * (1 - (round(v * 128) + 0.5) / 129) / 128
                           for v in (0.85, 0.875, 0.9, 0.925, 0.95)) / 5)
-    assert math.isclose(row.half_width, 2.776 * math.sqrt(max(s * s, noise * noise) * (1 + 1 / 5)))
+    assert math.isclose(row.half_width, compare.t_975(4) * math.sqrt(max(s * s, noise * noise) * (1 + 1 / 5)))
     assert (row.seeds, row.low, row.high) == (5, 0.85, 0.95) and math.isclose(row.reproduced, 0.9)
     assert result.verdict == compare.REPRODUCED and "5 seeds" in result.reason
 
@@ -38,6 +38,13 @@ def test_fewer_seeds_than_a_band_needs_are_inconclusive_whatever_they_show():
     far_off = compare.ensemble([curve([0.1] * 10)] * 2, REF, SIZES)
     assert far_off.verdict == compare.NOT_REPRODUCED  # missing even a band that wide is a clear difference
     assert compare.ensemble([curve([0.9] * 10)] * 5, REF, SIZES).verdict == compare.REPRODUCED
+
+
+def test_t_quantile_is_right_for_any_number_of_seeds():
+    # Student's t, 97.5%, from the tables: not 1.96 beyond 30 degrees of freedom
+    table = {1: 12.706, 2: 4.303, 4: 2.776, 9: 2.262, 30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980}
+    assert all(round(compare.t_975(df), 3) == t for df, t in table.items())
+    assert 1.959964 < compare.t_975(10_000) < 1.9603
 
 
 def test_seeds_that_agree_still_get_one_runs_noise():
@@ -70,9 +77,10 @@ def test_report_pools_seeds_and_leaves_out_truncated_runs(tmp_path):
         seal(tmp_path, "morvan", seed, DOCUMENTED[:40])
     seal(tmp_path, "morvan", 3, DOCUMENTED[:5], truncated=True)
     seal(tmp_path, "morvan", 2, DOCUMENTED[:40])  # seed 2 again: the same curve, not a third seed
-    text = report.render(tmp_path)
+    text = report.render(tmp_path, *report.collect(tmp_path))
     assert "| morvan    | 782 steps, batch 128 | 2       | 40/40         | inconclusive |" in text
-    assert "**Verdict: inconclusive: too few seeds (need 5); 40 of 40 checkpoints inside the 95% band of 2 seeds" in text
+    assert "**Verdict: inconclusive: too few seeds (need 5): with 2 the band is t = 12.71 standard errors wide" in text
+    assert "40 of 40 checkpoints inside the 95% band of 2 seeds" in text
     assert "Left out: 2 runs (truncated, interrupted, or an earlier run of a seed run again)." in text
     assert text.count("_seed1.json |") == 1 and "test CPU" in text  # once in the runs table
 
@@ -81,7 +89,7 @@ def test_report_refuses_a_hand_edited_run(tmp_path):
     path = seal(tmp_path, "morvan", 1, [0.5] * 40)
     path.write_text(path.read_text().replace("0.5", "0.9", 1))
     with pytest.raises(results.ResultsError, match="checksum mismatch"):
-        report.render(tmp_path)
+        report.render(tmp_path, *report.collect(tmp_path))
 
 
 def test_committed_report_is_what_the_committed_runs_produce():
@@ -92,38 +100,37 @@ def test_committed_report_is_what_the_committed_runs_produce():
     text = committed.read_text(encoding="utf-8")
     listed = report.runs_listed(text)
     assert listed, "the report names no runs"
-    assert text == report.render(REPO / "results", only=listed)
+    assert text == report.render(REPO / "results", *report.collect(REPO / "results", only=listed))
 
 
 def test_report_names_the_runs_it_was_built_from(tmp_path):
     first = seal(tmp_path, "morvan", 1, [0.9] * 40)
-    text = report.render(tmp_path)
+    text = report.render(tmp_path, *report.collect(tmp_path))
     assert report.runs_listed(text) == [f"morvan/{first.name}"]
     seal(tmp_path, "morvan", 2, [0.9] * 40)  # a later run does not change the report rebuilt from its list
-    assert report.render(tmp_path, only=report.runs_listed(text)) == text
+    assert report.render(tmp_path, *report.collect(tmp_path, only=report.runs_listed(text))) == text
 
 
 def test_plots_one_png_per_variant(tmp_path):
     pytest.importorskip("matplotlib")
     from variants.final_state import DOCUMENTED
     seal(tmp_path, "morvan", 1, DOCUMENTED[:40])
-    (png,) = report.plot(tmp_path)
+    (png,) = report.plots(tmp_path, report.collect(tmp_path)[0])
     assert png.name == "morvan.png" and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "![morvan](morvan.png)" in report.render(tmp_path)
+    assert "![morvan](morvan.png)" in report.render(tmp_path, *report.collect(tmp_path))
 
 
 def test_plot_colours_each_seed_shades_the_verdicts_band_and_counts_epochs_in_whole_numbers(tmp_path):
     pytest.importorskip("matplotlib")
     from variants.final_state import DOCUMENTED
-    runs = [(seal(tmp_path, "morvan", seed, DOCUMENTED[:40]), None) for seed in (1, 2)]
-    runs = [(path, results.load(path)) for path, _ in runs]
-    (ax,) = report.figure("morvan", (), runs).axes
+    records = [results.load(seal(tmp_path, "morvan", seed, DOCUMENTED[:40])) for seed in (1, 2)]
+    (ax,) = report.figure("morvan", (), records).axes
     labels = ax.get_legend_handles_labels()[1]
     assert labels == ["95% band of the verdict (2 seeds)", "seed 1", "seed 2", "documented"]
     assert len({line.get_color() for line in ax.get_lines()[:2]}) == 2
     epochs = [{"metric": "test_accuracy", "at": e, "value": 0.9, "sd": None} for e in (1, 2, 3, 4, 5)]
     path = seal(tmp_path, "static-projection", 0, [], curve=epochs)
-    (ax,) = report.figure("static-projection", (), [(path, results.load(path))]).axes
+    (ax,) = report.figure("static-projection", (), [results.load(path)]).axes
     ax.set_xlim(1, 5)
     ax.figure.canvas.draw()
     assert all(float(t).is_integer() for t in ax.get_xticks()) and ax.get_xlabel() == "epoch"

@@ -1,4 +1,4 @@
-"""The full schedules, re-run (opt-in: pytest -m reproduction; 36 minutes on 2 cores)."""
+"""The full schedules, re-run (opt-in: pytest -m reproduction; how long: the README's timing table)."""
 from __future__ import annotations
 
 import pytest

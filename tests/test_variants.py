@@ -82,8 +82,7 @@ def test_schedule_is_the_tutorials_loop(name):
     steps, printed, epoch_ends, final_n = LOOPS[name]()
     assert list(schedule.steps) == steps
     assert schedule.checkpoints() == printed
-    spe = schedule.steps_per_epoch
-    assert [i + 1 for i in range(len(schedule.steps)) if spe and (i + 1) % spe == 0] == epoch_ends
+    assert [i + 1 for i in range(len(schedule.steps)) if schedule.is_epoch_end(i)] == epoch_ends
     assert schedule.final_test_images == final_n
 
 
@@ -164,3 +163,14 @@ def test_schedule_descriptions():
     assert registry.load("softmax-bug").schedule.describe() == "21 epochs x 1100 steps, batch 50"
     assert registry.load("softmax-bug").schedule.truncated(200).describe() == "200 steps of 1100-step epochs, batch 50"
     assert registry.load("morvan").schedule.describe() == "782 steps, batch 128"
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_hyperparameters_recorded_with_a_run_are_the_modules_constants(name):
+    """They are typed twice (the constants the graph uses, the mapping saved with each run): keep them one."""
+    import importlib
+    module = importlib.import_module(f"variants.{name.replace('-', '_')}")
+    constants = {k: v for k, v in module.VARIANT.hyperparameters.items() if hasattr(module, k)}
+    assert constants and all(getattr(module, k) == v for k, v in constants.items()), name
+    described = set(module.VARIANT.hyperparameters) - set(constants)  # words, not numbers
+    assert all(isinstance(module.VARIANT.hyperparameters[k], str) for k in described), described

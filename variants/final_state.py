@@ -6,7 +6,7 @@ the original beside them as `# TF1:`.
 """
 from rnnmnist import tfcompat
 from rnnmnist.printing import numpy113_str
-from rnnmnist.spec import BATCH_ACCURACY, STEP, Event, Graph, Point, Reference, Schedule, Variant
+from rnnmnist.spec import BATCH_ACCURACY, STEP, Event, GraphHandles, Point, Reference, Schedule, Variant
 
 tf = tfcompat.v1  # TF1: import tensorflow as tf
 # The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
@@ -52,7 +52,7 @@ FIXES = {
 }
 
 
-def build(fixes: frozenset = frozenset()) -> Graph:
+def build(fixes: frozenset = frozenset()) -> GraphHandles:
     # In [2]: sess = tf.InteractiveSession() -- the runner opens a tf.compat.v1.Session instead
 
     # In [4]
@@ -98,7 +98,7 @@ def build(fixes: frozenset = frozenset()) -> Graph:
     correct_pred = tf.equal(tf.arg_max(pred, 1), tf.arg_max(ys, 1))
     accuracy = tf.reduce_mean(tf.cast(correct_pred, tf.float32))
 
-    return Graph(x=xs, y=ys, train_op=train, loss=cost, accuracy=accuracy,
+    return GraphHandles(x=xs, y=ys, train_op=train, loss=cost, accuracy=accuracy,
                  init=tf.global_variables_initializer(), correct=correct_pred,
                  fixed_batch=None if fixes & {"batch-state", "no-initial-state"} else batch_size)
 

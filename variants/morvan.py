@@ -6,7 +6,7 @@ TensorFlow 2 API forced to change carry the original beside them as `# TF1:`.
 """
 from rnnmnist import tfcompat
 from rnnmnist.printing import numpy113_str
-from rnnmnist.spec import BATCH_ACCURACY, STEP, Event, Graph, Point, Reference, Schedule, Variant, steps_while
+from rnnmnist.spec import BATCH_ACCURACY, STEP, Event, GraphHandles, Point, Reference, Schedule, Variant, steps_while
 
 tf = tfcompat.v1  # TF1: import tensorflow as tf
 # The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
@@ -31,7 +31,7 @@ n_classes = 10              # MNIST classes (0-9 digits)
 from variants.final_state import DOCUMENTED, EVERY  # noqa: E402
 
 
-def build(fixes: frozenset = frozenset()) -> Graph:
+def build(fixes: frozenset = frozenset()) -> GraphHandles:
     # tf Graph input
     x = tf.placeholder(tf.float32, [None, n_steps, n_inputs])
     y = tf.placeholder(tf.float32, [None, n_classes])
@@ -82,7 +82,7 @@ def build(fixes: frozenset = frozenset()) -> Graph:
     accuracy = tf.reduce_mean(tf.cast(correct_pred, tf.float32))
 
     init = tf.initialize_all_variables()  # still in compat.v1, as a deprecated alias
-    return Graph(x=x, y=y, train_op=train_op, loss=cost, accuracy=accuracy, init=init, correct=correct_pred,
+    return GraphHandles(x=x, y=y, train_op=train_op, loss=cost, accuracy=accuracy, init=init, correct=correct_pred,
                  fixed_batch=batch_size)
 
 

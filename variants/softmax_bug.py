@@ -10,7 +10,7 @@ hands the probabilities to softmax_cross_entropy_with_logits, which applies soft
 import numpy as np
 
 from rnnmnist import tfcompat
-from rnnmnist.spec import EPOCH, TEST_ACCURACY, Event, Graph, Schedule, Variant
+from rnnmnist.spec import EPOCH, TEST_ACCURACY, Event, GraphHandles, Schedule, Variant
 
 tf = tfcompat.v1  # TF1: import tensorflow as tf
 # The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
@@ -36,7 +36,7 @@ learning_rate = 1e-4
 FIXES = {"softmax": "feed the logits, not softmax(logits), to softmax_cross_entropy_with_logits"}
 
 
-def build(fixes: frozenset = frozenset()) -> Graph:
+def build(fixes: frozenset = frozenset()) -> GraphHandles:
     #定义两个placeholder
     x = tf.placeholder(tf.float32, [None, 784])    #[行不确定，列为784]
     y = tf.placeholder(tf.float32, [None, 10])    #数字为0-9，则为10
@@ -69,7 +69,7 @@ def build(fixes: frozenset = frozenset()) -> Graph:
     accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
 
     init = tf.global_variables_initializer()
-    return Graph(x=x, y=y, train_op=train_step, loss=cross_entropy, accuracy=accuracy, init=init,
+    return GraphHandles(x=x, y=y, train_op=train_step, loss=cross_entropy, accuracy=accuracy, init=init,
                  correct=correct_prediction)
 
 

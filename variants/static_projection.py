@@ -5,7 +5,7 @@ Source: shared/tutorials/static_projection.md ("TensorFlow入门-(7)循环神经
 to change carry the original beside them as `# TF1:`.
 """
 from rnnmnist import tfcompat
-from rnnmnist.spec import (EPOCH, EPOCH_MEAN_LOSS, FINAL, TEST_ACCURACY, TRAIN_ACCURACY, Event, Graph, Point,
+from rnnmnist.spec import (EPOCH, EPOCH_MEAN_LOSS, FINAL, TEST_ACCURACY, TRAIN_ACCURACY, Event, GraphHandles, Point,
                            Reference, Schedule, Variant)
 
 tf = tfcompat.v1  # TF1: import tensorflow as tf
@@ -55,7 +55,7 @@ FINDING = (
 )
 
 
-def build(fixes: frozenset = frozenset()) -> Graph:
+def build(fixes: frozenset = frozenset()) -> GraphHandles:
     # 创建占位符，之后一个batch一个batch往里传入
     x = tf.placeholder(tf.float32, [None, nsteps, diminput])
     y = tf.placeholder(tf.float32, [None, dimoutput])
@@ -94,7 +94,7 @@ def build(fixes: frozenset = frozenset()) -> Graph:
     accr = tf.reduce_mean(tf.cast(corr, tf.float32))
 
     init = tf.global_variables_initializer()
-    return Graph(x=x, y=y, train_op=optm, loss=cost, accuracy=accr, init=init, correct=corr)
+    return GraphHandles(x=x, y=y, train_op=optm, loss=cost, accuracy=accr, init=init, correct=corr)
 
 
 def print_event(e: Event) -> list[str]:

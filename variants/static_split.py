@@ -6,7 +6,7 @@ carry the original beside them as `# TF1:`.
 """
 from rnnmnist import tfcompat
 from rnnmnist.printing import numpy113_str
-from rnnmnist.spec import (BATCH_ACCURACY, BATCH_LOSS, FINAL, FINAL_TEST_ACCURACY, STEP, Event, Graph, Point,
+from rnnmnist.spec import (BATCH_ACCURACY, BATCH_LOSS, FINAL, FINAL_TEST_ACCURACY, STEP, Event, GraphHandles, Point,
                            Reference, Schedule, Variant, steps_while)
 
 tf = tfcompat.v1  # TF1: import tensorflow as tf
@@ -42,7 +42,7 @@ DOCUMENTED = (
 )
 
 
-def build(fixes: frozenset = frozenset()) -> Graph:
+def build(fixes: frozenset = frozenset()) -> GraphHandles:
     # tf Graph input
     X = tf.placeholder("float", [None, n_steps, n_input])
     Y = tf.placeholder("float", [None, n_classes])
@@ -74,7 +74,7 @@ def build(fixes: frozenset = frozenset()) -> Graph:
     accuracy = tf.reduce_mean(tf.cast(correct, tf.float32))
 
     init = tf.global_variables_initializer()  # sess = tf.InteractiveSession(): the runner's Session
-    return Graph(x=X, y=Y, train_op=train_step, loss=cost, accuracy=accuracy, init=init, correct=correct)
+    return GraphHandles(x=X, y=Y, train_op=train_step, loss=cost, accuracy=accuracy, init=init, correct=correct)
 
 
 def print_event(e: Event) -> list[str]:

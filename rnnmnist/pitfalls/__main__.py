@@ -1,29 +1,18 @@
 """`python -m rnnmnist.pitfalls [LESSON | --all]`: the tutorials' pitfalls, reproduced and fixed."""
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from pathlib import Path
-from typing import NoReturn
 
+from ..usage import Parser
 from . import LESSONS
-
-EXIT_USAGE = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, no usage block
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..dataset import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
-    p = _Parser(prog="python -m rnnmnist.pitfalls", description=__doc__.split(":", 1)[1].strip())
+    p = Parser(prog="python -m rnnmnist.pitfalls", description=__doc__.split(":", 1)[1].strip())
     p.add_argument("lesson", nargs="?", help="which lesson (none: list them)")
     p.add_argument("--all", action="store_true", help="run every lesson")
-    p.add_argument("--data-dir", type=Path, metavar="DIR",
-                   help=f"MNIST directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR}/)")
+    p.add_data_dir()
     p.add_argument("--verbose", action="store_true", help="show TensorFlow's own log lines and warnings")
     args = p.parse_args(argv)
     if args.lesson and args.all:
@@ -35,9 +24,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:18} {title}")
         print("\nRun one with: python -m rnnmnist.pitfalls NAME    (or --all)")
         return 0
-    data_dir = args.data_dir or default_data_dir()
-    if data_dir.exists() and not data_dir.is_dir():
-        p.error(f"--data-dir {data_dir} is a file; give a directory (it is created if missing)")
+    data_dir = p.data_dir(args)
     if args.verbose:
         os.environ["RNNMNIST_VERBOSE"] = "1"
 

@@ -1,0 +1,231 @@
+"""rnnmnist from Python: train a tutorial again, look at its curve and comparison, load saved runs.
+
+    import rnnmnist
+    run = rnnmnist.train("morvan", steps=100)   # prints what the tutorial printed
+    run                                          # in Jupyter: the comparison table and the verdict
+    run.metric("batch_accuracy")                 # (steps, values)
+    run.plot()
+
+The command line is a thin layer over `execute`, the one code path that trains a `RunRequest`.
+TensorFlow is imported on the first training, not by `import rnnmnist`.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, TextIO
+
+from . import compare, registry, results
+from .request import RunRequest  # noqa: F401  (rnnmnist.RunRequest)
+from .results import RUNS
+from .spec import Point
+from .stopping import Stop
+
+Say = Callable[[str], None]
+
+
+def variants() -> list[str]:
+    """The tutorials rnnmnist reproduces, by variant name."""
+    return registry.names()
+
+
+@dataclass
+class Run:
+    """One training run: what was asked, what it printed and measured, and how it compares."""
+    request: RunRequest
+    record: dict[str, Any]        # the document that is saved: curve, schedule, provenance, ...
+    comparison: compare.Comparison
+    path: Path | None = None      # where it was saved, once saved
+
+    @property
+    def curve(self) -> list[Point]:
+        return results.curve_of(self.record)
+
+    @property
+    def verdict(self) -> str:
+        return self.comparison.verdict
+
+    @property
+    def interrupted(self) -> str | None:
+        return self.record["interrupted_by"]
+
+    def metrics(self) -> list[str]:
+        return sorted({p.metric for p in self.curve})
+
+    def metric(self, name: str) -> tuple[list[int], list[float]]:
+        """One metric's curve: the steps (or epochs) it was measured at, and its values."""
+        points = [p for p in self.curve if p.metric == name]
+        if not points:
+            raise KeyError(f"{name!r}: this run measured {', '.join(self.metrics())}")
+        return [p.at for p in points], [p.value for p in points]
+
+    def save(self, out: Path | str | None = None) -> Path:
+        """Write the run under out/<variant>/ (default: the request's `out`, else runs/), atomically."""
+        self.path = results.save(self.record, Path(out or self.request.out or RUNS))
+        return self.path
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.record)
+
+    def summary(self) -> list[str]:
+        """What the command line prints after the tutorial's own lines."""
+        r, c, steps = self.record, self.comparison, self.record["steps_run"]
+        lines = [""]
+        if self.interrupted:
+            last = results.schedule_of(r).steps[steps - 1] if steps else None
+            lines.append(f"INTERRUPTED ({self.interrupted}) after {steps} of {len(results.schedule_of(r).steps)} steps"
+                         + (f" (last finished step {last})" if last is not None else "")
+                         + ": saving what it finished as an interrupted run")
+        lines.append(f"{r['variant']}: {steps} steps in {r['wall_time_s']:.1f} s "
+                     f"({r['train_time_s'] / max(steps, 1) * 1000:.0f} ms/step)"
+                     + (" [TRUNCATED run]" if r["truncated"] else ""))
+        if self.request.fixes:
+            lines.append(f"with fixes: {', '.join(self.request.fixes)}: this is not the tutorial's graph")
+        if c.reference and c.compared:
+            lines += [f"reference: {c.reference}", *compare.table(c).splitlines()]
+        partial = "interrupted run, over the checkpoints it reached: " if self.interrupted else ""
+        lines.append(f"verdict: {partial}{compare.describe(c)}")
+        return lines
+
+    def _repr_markdown_(self) -> str:
+        head = (f"**{self.request.title}**, seed {self.request.seed}: {self.record['steps_run']} of "
+                f"{self.record['steps_total']} steps" + (f", interrupted ({self.interrupted})" if self.interrupted else ""))
+        table = f"\n\nReference: {self.comparison.reference}\n\n{compare.table(self.comparison)}" \
+            if self.comparison.compared else ""
+        return f"{head}{table}\n\n**verdict: {compare.describe(self.comparison)}**\n"
+
+    def __repr__(self) -> str:
+        return (f"Run({self.request.title!r}, seed={self.request.seed}, steps={self.record['steps_run']}, "
+                f"verdict={self.verdict!r})")
+
+    def plot(self, ax=None):
+        """Each metric's curve against the documented numbers (matplotlib; `pip install -e ".[plot]"`)."""
+        from . import report
+        return report.draw(self.request.variant, self.request.fixes, [self.record], ax=ax)
+
+
+def execute(request: RunRequest, echo: Say | None = print, progress: TextIO | None = sys.stderr,
+            stop: Stop | None = None) -> Run:
+    """Train what `request` asks for; the tutorial's lines go to `echo`. Does not save."""
+    from . import runner
+    from .tfcompat import tf
+    variant = registry.load(request.variant)
+    schedule, truncated, _ = request.schedule(variant)
+    curve = runner.run(variant, request.data_dir, request.seed, schedule, fixes=frozenset(request.fixes), echo=echo,
+                       progress=progress, stop=stop, inter_op=request.inter_op_threads, checkpoint=request.checkpoint)
+    reference = None if request.fixes else variant.reference
+    comparison = compare.compare(curve.points, reference, schedule.sample_sizes())
+    record = results.record(request, variant.tutorial, variant.hyperparameters, schedule, truncated, curve,
+                            comparison, len(variant.schedule.steps), tf.__version__,
+                            runner.threads(request.inter_op_threads))
+    return Run(request, record, comparison)
+
+
+def keep(run: Run, say: Say = print) -> None:
+    """What follows a run: save it where its request says, and its TensorBoard events."""
+    if run.request.out is not None:
+        say(f"saved {run.save()}")
+    if run.request.tensorboard is not None:
+        from . import tensorboard
+        stem = run.path.stem if run.path else f"seed{run.request.seed}"
+        directory = tensorboard.write(run.curve, run.request.tensorboard / run.request.variant / stem)
+        say(f"TensorBoard events in {directory}; to see them: tensorboard --logdir {run.request.tensorboard}"
+            + ("" if tensorboard.viewer_installed() else ' (TensorBoard is not installed: pip install -e ".[tensorboard]")'))
+    if run.record.get("checkpoint"):
+        say(f"model saved as {run.record['checkpoint']}")
+
+
+def train(variant: str, *, seed: int | None = None, steps: int | None = None, epochs: int | None = None,
+          fixes: Iterable[str] = (), data_dir: Path | str | None = None, out: Path | str | None = RUNS,
+          tensorboard: Path | str | None = None, checkpoint: Path | str | None = None,
+          quiet: bool = False, echo: Say | None = None, progress: TextIO | None = None) -> Run:
+    """Train a tutorial again with its published recipe and compare it with its documented numbers.
+
+    Prints the tutorial's own lines (`quiet=True`: nothing; `echo`: send them elsewhere). The run
+    is saved under `out` (default runs/; None: not saved). MNIST is fetched and verified into
+    `data_dir` the first time. An interrupt (Jupyter's "Interrupt kernel", Ctrl-C) stops the run
+    after the step in progress; it is returned and saved marked as interrupted, and the next
+    `train` starts afresh.
+    """
+    from . import sources
+    from .dataset import load_raw
+    request = RunRequest.build(variant, seed, steps=steps, epochs=epochs, fixes=tuple(fixes), data_dir=data_dir,
+                               out=out, tensorboard=tensorboard, checkpoint=checkpoint)
+    say = (lambda line: None) if quiet else (echo or print)
+    load_raw(request.data_dir, say=(lambda line: None) if quiet else sources.to_stderr)  # fetch, verify
+    run = execute(request, echo=None if quiet else say, progress=None if quiet else (progress or sys.stderr),
+                  stop=Stop())
+    keep(run, say=say)
+    return run
+
+
+def load_runs(results_dir: Path | str = RUNS, variant: str | None = None) -> list[Run]:
+    """Saved runs, each checked (schema, fields, checksum), oldest first; `variant` picks one tutorial."""
+    runs = []
+    for path in sorted(Path(results_dir).glob("*/*.json"), key=lambda p: p.name):
+        if path.parent.name == "bench" or (variant and path.parent.name != variant):
+            continue
+        runs.append(from_record(results.load(path), path))
+    return runs
+
+
+def from_record(record: dict[str, Any], path: Path | None = None) -> Run:
+    """A saved run as a Run, compared again with today's reference."""
+    schedule = results.schedule_of(record)
+    request = RunRequest(record["variant"], record["seed"], steps=len(schedule.steps) if record["truncated"] else None,
+                         fixes=tuple(record.get("fixes", ())), out=path.parent.parent if path else None)
+    reference = None if request.fixes else registry.load(request.variant).reference
+    return Run(request, record, compare.compare(results.curve_of(record), reference, schedule.sample_sizes()), path)
+
+
+def ensemble(runs: list[Run]) -> compare.Comparison:
+    """Several seeds of one recipe against the documented numbers: the band their spread gives."""
+    titles = {run.request.title for run in runs}
+    if len(titles) != 1:
+        raise ValueError(f"an ensemble is of one variant and its fixes; got {', '.join(sorted(titles))}")
+    first = runs[0]
+    reference = None if first.request.fixes else registry.load(first.request.variant).reference
+    return compare.ensemble([run.curve for run in runs], reference, results.schedule_of(first.record).sample_sizes())
+
+
+class Model:
+    """A trained variant restored from its checkpoint (`train(..., checkpoint=DIR)`): evaluate, predict."""
+
+    def __init__(self, run: Run):
+        from . import runner
+        from .tfcompat import v1 as tf
+        if not run.record.get("checkpoint"):
+            raise ValueError("this run saved no model: train it with checkpoint=DIR (--checkpoint DIR)")
+        self.variant = registry.load(run.request.variant)
+        self.graph, self.g = runner.build_graph(self.variant, run.request.seed, frozenset(run.request.fixes))
+        self.sess = runner.session(self.graph)
+        with self.graph.as_default():
+            tf.train.Saver().restore(self.sess, run.record["checkpoint"])
+        # every tutorial's correct_pred is tf.equal(tf.argmax(pred, 1), tf.argmax(y, 1)): its first input
+        self.prediction = self.g.correct.op.inputs[0]
+
+    def evaluate(self, images, labels) -> float:
+        """Accuracy on these images (rows of 784 pixels scaled to [0, 1]) and one-hot labels."""
+        from . import runner
+        return float(runner.evaluate(self.sess, self.g, images, labels, self.variant.feed_shape))
+
+    def predict(self, images):
+        """The predicted digit of each image."""
+        import numpy as np
+        x = np.asarray(images, dtype=np.float32).reshape((-1, *self.variant.feed_shape))
+        n = self.g.fixed_batch or len(x)
+        out = []
+        for start in range(0, len(x), n):  # a zero_state(128) graph takes batches of exactly 128
+            chunk = x[start:start + n]
+            padded = np.concatenate([chunk, np.repeat(chunk[:1], n - len(chunk), axis=0)]) if len(chunk) < n else chunk
+            out.append(self.sess.run(self.prediction, feed_dict={self.g.x: padded})[:len(chunk)])
+        return np.concatenate(out)
+
+    def close(self) -> None:
+        self.sess.close()
+
+
+def restore(run: Run) -> Model:
+    """The model a run saved with `checkpoint=DIR`, ready to evaluate and predict."""
+    return Model(run)

@@ -1,0 +1,47 @@
+"""What the command lines share: one-line usage errors, number arguments, the data directory check."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import NoReturn
+
+from .dataset import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
+
+EXIT_USAGE = 2
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, no usage block
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+    def add_data_dir(self) -> None:
+        self.add_argument("--data-dir", type=Path, metavar="DIR",
+                          help=f"MNIST directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR}/)")
+
+    def data_dir(self, args: argparse.Namespace) -> Path:
+        """--data-dir, or the default; a file there is a usage error (a missing directory is made)."""
+        directory = args.data_dir or default_data_dir()
+        if directory.exists() and not directory.is_dir():
+            self.error(f"--data-dir {directory} is a file; give a directory (it is created if missing)")
+        return directory
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def positive(text: str) -> int:
+    value = _whole(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def seed(text: str) -> int:
+    value = _whole(text)
+    if not 0 <= value < 2 ** 31:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**31 - 1, got {value}")
+    return value
