@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, TextIO
 from . import compare, registry, results
 from .request import RunRequest  # noqa: F401  (rnnmnist.RunRequest)
 from .results import RUNS
-from .spec import Point
+from .spec import Point, file_stem, titled
 from .stopping import Stop
 
 Say = Callable[[str], None]
@@ -112,13 +112,18 @@ def execute(request: RunRequest, echo: Say | None = print, progress: TextIO | No
     from .tfcompat import tf
     variant = registry.load(request.variant)
     schedule, truncated, _ = request.schedule(variant)
+    events = request.tensorboard and (request.tensorboard / request.variant
+                                      / f"{results.utc_stamp()}_{file_stem(f'seed{request.seed}', request.fixes)}")
     curve = runner.run(variant, request.data_dir, request.seed, schedule, fixes=frozenset(request.fixes), echo=echo,
-                       progress=progress, stop=stop, inter_op=request.inter_op_threads, checkpoint=request.checkpoint)
+                       progress=progress, stop=stop, inter_op=request.inter_op_threads, checkpoint=request.checkpoint,
+                       events=events)
     reference = None if request.fixes else variant.reference
     comparison = compare.compare(curve.points, reference, schedule.sample_sizes())
     record = results.record(request, variant.tutorial, variant.hyperparameters, schedule, truncated, curve,
                             comparison, len(variant.schedule.steps), tf.__version__,
                             runner.threads(request.inter_op_threads))
+    if events:
+        record["tensorboard"] = str(events)
     return Run(request, record, comparison)
 
 
@@ -126,11 +131,10 @@ def keep(run: Run, say: Say = print) -> None:
     """What follows a run: save it where its request says, and its TensorBoard events."""
     if run.request.out is not None:
         say(f"saved {run.save()}")
-    if run.request.tensorboard is not None:
+    if run.record.get("tensorboard"):
         from . import tensorboard
-        stem = run.path.stem if run.path else f"seed{run.request.seed}"
-        directory = tensorboard.write(run.curve, run.request.tensorboard / run.request.variant / stem)
-        say(f"TensorBoard events in {directory}; to see them: tensorboard --logdir {run.request.tensorboard}"
+        say(f"TensorBoard events in {run.record['tensorboard']}; to see them: tensorboard --logdir "
+            f"{run.request.tensorboard}"
             + ("" if tensorboard.viewer_installed() else ' (TensorBoard is not installed: pip install -e ".[tensorboard]")'))
     if run.record.get("checkpoint"):
         say(f"model saved as {run.record['checkpoint']}")
@@ -177,6 +181,21 @@ def from_record(record: dict[str, Any], path: Path | None = None) -> Run:
                          fixes=tuple(record.get("fixes", ())), out=path.parent.parent if path else None)
     reference = None if request.fixes else registry.load(request.variant).reference
     return Run(request, record, compare.compare(results.curve_of(record), reference, schedule.sample_sizes()), path)
+
+
+def load_ensembles(results_dir: Path | str = RUNS) -> dict[str, list[Run]]:
+    """The complete, untruncated runs, the latest of each seed, by variant and fixes (as the report pools them)."""
+    from . import report
+    groups, _ = report.collect(Path(results_dir))
+    return {titled(name, fixes): [from_record(record, path) for path, record in runs]
+            for (name, fixes), runs in groups.items()}
+
+
+def plot(runs: list[Run], ax=None):
+    """Several seeds of one recipe against the documented numbers, with the verdict's band (matplotlib)."""
+    from . import report
+    first = runs[0].request
+    return report.draw(first.variant, first.fixes, [run.record for run in runs], ax=ax)
 
 
 def ensemble(runs: list[Run]) -> compare.Comparison:

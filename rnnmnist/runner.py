@@ -17,13 +17,12 @@ from .compare import LABELS
 from .dataset import read_data_sets
 from .sources import to_stderr
 from .printing import numpy113_str
+from .progress import Progress
 from .stopping import Interrupted, Stop
 from .spec import (BATCH_ACCURACY, BATCH_LOSS, EPOCH, EPOCH_MEAN_LOSS, FINAL, FINAL_TEST_ACCURACY, STEP,
                    TRAIN_ACCURACY, Curve, Event, GraphHandles, Point, Schedule, Variant)
 
 tf = tfcompat.v1
-
-PROGRESS_EVERY_S = 30.0
 
 def session(graph: "tf.Graph", inter_op: int = 0) -> "tf.Session":
     """The tutorials' tf.Session(), with thread pools that fit these graphs.
@@ -115,23 +114,6 @@ def _silent(line: str) -> None:
     pass
 
 
-class _Progress:
-    """A line on stderr now and then, so a long run never looks hung."""
-
-    def __init__(self, total: int, stream: TextIO | None):
-        self.total, self.stream = total, stream
-        self.start = self.last = time.perf_counter()
-
-    def __call__(self, done: int) -> None:
-        now = time.perf_counter()
-        if self.stream is None or now - self.last < PROGRESS_EVERY_S or done == 0:
-            return
-        self.last = now
-        left = (now - self.start) / done * (self.total - done)
-        print(f"[rnnmnist] step {done}/{self.total}, {now - self.start:.0f} s so far, about {left:.0f} s left",
-              file=self.stream, flush=True)
-
-
 class Training:
     """One run in progress: the variant's graph, a session, its data, and where the loop is.
 
@@ -142,7 +124,8 @@ class Training:
 
     def __init__(self, variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None = None,
                  fixes: frozenset[str] = frozenset(), echo: Callable[[str], None] | None = print,
-                 progress: TextIO | None = None, stop: Stop | None = None, inter_op: int = 0):
+                 progress: TextIO | None = None, stop: Stop | None = None, inter_op: int = 0,
+                 events: Path | None = None):
         self.variant, self.schedule, self.echo = variant, schedule or variant.schedule, echo
         self.stop = stop or Stop()
         # tf.set_random_seed(seed) came before read_data_sets in TF1, which seeded its shuffle with it.
@@ -150,7 +133,13 @@ class Training:
                                     echo=echo or _silent)
         self.graph, self.g = build_graph(variant, seed, fixes)
         self.curve = Curve()
-        self.tick = _Progress(len(self.schedule.steps), progress)
+        # TensorBoard, live: the graph now, each printed number as it is printed
+        self.events = None
+        if events is not None:
+            from .tensorboard import Events
+            self.events = Events(events, self.graph)
+        self.tick = Progress(len(self.schedule.steps), progress, label=variant.name)
+        self.echo = self.tick.lines_around(echo)
         self.sess = session(self.graph, inter_op)  # TF1: tf.Session(), as bare.py keeps it
         self.sess.run(self.g.init)
         g, s = self.g, self.schedule
@@ -164,6 +153,9 @@ class Training:
         self._epoch_losses: list[float] = []
 
     def close(self) -> None:
+        self.tick.close()
+        if self.events is not None:
+            self.events.close()
         self.sess.close()
 
     def save_checkpoint(self, directory: Path) -> Path:
@@ -174,8 +166,13 @@ class Training:
         return Path(saver.save(self.sess, str(directory / "model"), global_step=self.curve.steps_run,
                                write_meta_graph=False))
 
-    def emit(self, kind: str, at: int, values: dict, points: list[Point]) -> None:
+    def record(self, points: list[Point]) -> None:
         self.curve.points.extend(points)
+        if self.events is not None and points:
+            self.events.add(points)
+
+    def emit(self, kind: str, at: int, values: dict, points: list[Point]) -> None:
+        self.record(points)
         if self.echo:
             for line in self.variant.print_event(Event(kind, at, values)):
                 self.echo(line)
@@ -237,7 +234,7 @@ class Training:
             points.append(Point(FINAL_TEST_ACCURACY, last, float(values[FINAL_TEST_ACCURACY])))
         if len(s.steps) < len(self.variant.schedule.steps):
             # "Optimization Finished!" after 200 of 781 steps would not be true: say what ran instead
-            self.curve.points.extend(points)
+            self.record(points)
             if self.echo:
                 self.echo(f"[truncated after step {last} of {self.variant.schedule.steps[-1]}: the tutorial's "
                           "closing lines come only after its last step]")
@@ -250,17 +247,17 @@ class Training:
 def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None = None,
         fixes: frozenset[str] = frozenset(), echo: Callable[[str], None] | None = print,
         progress: TextIO | None = sys.stderr, stop: Stop | None = None, inter_op: int = 0,
-        checkpoint: Path | None = None) -> Curve:
+        checkpoint: Path | None = None, events: Path | None = None) -> Curve:
     """Train `variant` with `schedule` (default: the tutorial's), printing what the tutorial printed.
 
     `echo=None` prints nothing; `progress=None` shows no progress lines. A request on `stop`, or
     a Ctrl-C that reaches Python as KeyboardInterrupt (a Jupyter kernel's interrupt), stops the run
     after the step in progress and returns what it finished, with `curve.interrupted` set; a NaN or
     infinite loss raises NonFiniteLoss at once. `checkpoint`: save the trained model there, also
-    when interrupted.
+    when interrupted. `events`: write TensorBoard events there as the run goes.
     """
     t0 = time.perf_counter()
-    training = Training(variant, data_dir, seed, schedule, fixes, echo, progress, stop, inter_op)
+    training = Training(variant, data_dir, seed, schedule, fixes, echo, progress, stop, inter_op, events)
     curve = training.curve
     try:
         t_train = time.perf_counter()

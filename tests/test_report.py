@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnmnist import compare, report, results, tensorboard
+from rnnmnist import compare, report, results
 from rnnmnist.spec import BATCH_ACCURACY, Point, Reference
 
 REPO = Path(__file__).resolve().parent.parent
@@ -136,11 +136,23 @@ def test_plot_colours_each_seed_shades_the_verdicts_band_and_counts_epochs_in_wh
     assert all(float(t).is_integer() for t in ax.get_xticks()) and ax.get_xlabel() == "epoch"
 
 
-def test_tensorboard_events_hold_the_curve(tmp_path):
+def test_tensorboard_events_are_written_as_the_run_goes_with_its_graph(tmp_path, mnist_dir):
+    from rnnmnist import registry, runner
     from rnnmnist.tfcompat import v1
-    points = [Point(BATCH_ACCURACY, 0, 0.25), Point(BATCH_ACCURACY, 20, 0.75)]
-    directory = tensorboard.write(points, tmp_path / "run")
-    (events,) = directory.glob("events.out.tfevents.*")
-    found = [(e.step, v.tag, round(v.simple_value, 4)) for e in v1.train.summary_iterator(str(events))
-             for v in e.summary.value]
-    assert found == [(0, BATCH_ACCURACY, 0.25), (20, BATCH_ACCURACY, 0.75)]
+
+    def events():
+        (path,) = (tmp_path / "run").glob("events.out.tfevents.*")
+        return list(v1.train.summary_iterator(str(path)))
+
+    seen = []
+
+    def echo(line):
+        if line[:2] in ("0.", "1.") and not seen:  # step 0's accuracy: already on disk when printed
+            seen.extend((e.step, v.tag) for e in events() for v in e.summary.value)
+
+    variant = registry.load("morvan")
+    runner.run(variant, mnist_dir, 1, variant.schedule.truncated(41), echo=echo, progress=None, events=tmp_path / "run")
+    assert seen == [(0, BATCH_ACCURACY)]
+    found = [(e.step, v.tag) for e in events() for v in e.summary.value]
+    assert found == [(0, BATCH_ACCURACY), (20, BATCH_ACCURACY), (40, BATCH_ACCURACY)]
+    assert any(e.graph_def for e in events())  # the tutorial's graph, for the graph view
