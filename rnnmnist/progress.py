@@ -1,7 +1,7 @@
 """How a long run shows it is alive: a tqdm bar where someone watches, a plain line where a log is kept.
 
 - stderr a terminal: a bar on stderr with steps, steps per second and time left;
-- in Jupyter: tqdm's widget (text where ipywidgets is missing);
+- in Jupyter: tqdm's widget (where ipywidgets is missing, the plain line below);
 - anything else (CI logs, pipes, --jobs workers): one plain line every 30 seconds, so logs stay readable.
 The tutorial's own lines are printed around the bar (`lines_around`), never through it.
 """
@@ -29,12 +29,12 @@ class Progress:
         if stream is None:
             return
         if _in_jupyter() and stream is sys.stderr:
-            try:  # the widget needs ipywidgets (the notebook extra); without it, text on stderr
-                import ipywidgets  # noqa: F401
+            try:  # the widget needs ipywidgets (the notebook extra); without it, plain lines: a text bar
+                import ipywidgets  # noqa: F401  (redrawn in a notebook's output would pile up there)
                 from tqdm.notebook import tqdm
+                self.bar = tqdm(total=total, desc=label, unit="step")
             except ImportError:
-                from tqdm import tqdm
-            self.bar = tqdm(total=total, desc=label, unit="step")
+                pass
         elif getattr(stream, "isatty", lambda: False)():
             from tqdm import tqdm
             self.bar = tqdm(total=total, desc=label, unit="step", file=stream, dynamic_ncols=True)

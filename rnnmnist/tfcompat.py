@@ -55,6 +55,8 @@ def _quiet_fd2(quiet: bool):
 with _quiet_fd2(not VERBOSE):
     import tensorflow as tf  # noqa: E402
     v1 = tf.compat.v1
+    if not VERBOSE:  # before disable_v2_behavior, which logs a deprecation (to a notebook's output too)
+        v1.logging.set_verbosity(v1.logging.ERROR)
     # TF1 semantics, not just graph mode: ref variables and v1 control flow in dynamic_rnn's
     # while_loop, as the tutorials ran (disable_eager_execution alone keeps TF2's resource variables).
     v1.disable_v2_behavior()
