@@ -116,7 +116,7 @@ def execute(request: RunRequest, echo: Say | None = print, progress: TextIO | No
                                       / f"{results.utc_stamp()}_{file_stem(f'seed{request.seed}', request.fixes)}")
     curve = runner.run(variant, request.data_dir, request.seed, schedule, fixes=frozenset(request.fixes), echo=echo,
                        progress=progress, stop=stop, inter_op=request.inter_op_threads, checkpoint=request.checkpoint,
-                       events=events)
+                       events=events, era=request.era_of(variant))
     reference = None if request.fixes else variant.reference
     comparison = compare.compare(curve.points, reference, schedule.sample_sizes())
     record = results.record(request, variant.tutorial, variant.hyperparameters, schedule, truncated, curve,
@@ -124,6 +124,9 @@ def execute(request: RunRequest, echo: Say | None = print, progress: TextIO | No
                             runner.threads(request.inter_op_threads))
     if events:
         record["tensorboard"] = str(events)
+    era = request.era_of(variant)
+    # the era and every behaviour it sets; whether the original run could be repeated
+    record["era"] = dict(era.to_dict(), own=era.name == variant.era, reproducible_then=era.reproducible)
     return Run(request, record, comparison)
 
 
@@ -142,7 +145,7 @@ def keep(run: Run, say: Say = print) -> None:
 
 def train(variant: str, *, seed: int | None = None, steps: int | None = None, epochs: int | None = None,
           fixes: Iterable[str] = (), data_dir: Path | str | None = None, out: Path | str | None = RUNS,
-          tensorboard: Path | str | None = None, checkpoint: Path | str | None = None,
+          tensorboard: Path | str | None = None, checkpoint: Path | str | None = None, era: str | None = None,
           quiet: bool = False, echo: Say | None = None, progress: TextIO | None = None) -> Run:
     """Train a tutorial again with its published recipe and compare it with its documented numbers.
 
@@ -150,12 +153,13 @@ def train(variant: str, *, seed: int | None = None, steps: int | None = None, ep
     is saved under `out` (default runs/; None: not saved). MNIST is fetched and verified into
     `data_dir` the first time. An interrupt (Jupyter's "Interrupt kernel", Ctrl-C) stops the run
     after the step in progress; it is returned and saved marked as interrupted, and the next
-    `train` starts afresh.
+    `train` starts afresh. `era`: run under another TensorFlow release's data order and default
+    initializer (`rnnmnist.eras`); default, the one the tutorial ran on.
     """
     from . import sources
     from .dataset import load_raw
     request = RunRequest.build(variant, seed, steps=steps, epochs=epochs, fixes=tuple(fixes), data_dir=data_dir,
-                               out=out, tensorboard=tensorboard, checkpoint=checkpoint)
+                               out=out, tensorboard=tensorboard, checkpoint=checkpoint, era=era)
     say = (lambda line: None) if quiet else (echo or print)
     load_raw(request.data_dir, say=(lambda line: None) if quiet else sources.to_stderr)  # fetch, verify
     run = execute(request, echo=None if quiet else say, progress=None if quiet else (progress or sys.stderr),
@@ -178,7 +182,8 @@ def from_record(record: dict[str, Any], path: Path | None = None) -> Run:
     """A saved run as a Run, compared again with today's reference."""
     schedule = results.schedule_of(record)
     request = RunRequest(record["variant"], record["seed"], steps=len(schedule.steps) if record["truncated"] else None,
-                         fixes=tuple(record.get("fixes", ())), out=path.parent.parent if path else None)
+                         fixes=tuple(record.get("fixes", ())), out=path.parent.parent if path else None,
+                         era=era_of_record(record))
     reference = None if request.fixes else registry.load(request.variant).reference
     return Run(request, record, compare.compare(results.curve_of(record), reference, schedule.sample_sizes()), path)
 
@@ -196,6 +201,12 @@ def plot(runs: list[Run], ax=None):
     from . import report
     first = runs[0].request
     return report.draw(first.variant, first.fixes, [run.record for run in runs], ax=ax)
+
+
+def era_of_record(record: dict[str, Any]) -> str:
+    """The era a saved run ran under; runs from before eras had today's behaviour."""
+    from . import eras
+    return (record.get("era") or {}).get("name", eras.TODAY)
 
 
 def ensemble(runs: list[Run]) -> compare.Comparison:

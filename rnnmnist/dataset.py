@@ -1,6 +1,7 @@
 """A faithful port of TF1's `tensorflow.examples.tutorials.mnist.input_data.read_data_sets`.
 
-It follows `tensorflow/contrib/learn/python/learn/datasets/mnist.py` as of TF 1.2+: 5,000
+It follows `tensorflow/contrib/learn/python/learn/datasets/mnist.py` as of TF 1.2+ (and, switched
+by `rnnmnist.eras`, the `next_batch` of 0.12 to 1.1): 5,000
 validation images from the front of the training file, float32 pixels scaled by 1/255,
 dense labels to one-hot (float64, as `dense_to_one_hot` made them), and `DataSet.next_batch`
 with its shuffle at each epoch start and the carry-over of an epoch's tail into the next
@@ -44,9 +45,13 @@ def dense_to_one_hot(labels_dense: np.ndarray, num_classes: int = 10) -> np.ndar
 
 class DataSet:
     def __init__(self, images: np.ndarray, labels: np.ndarray, *, reshape: bool = True,
-                 seed: int | None = None):
-        """`seed` plays the graph-level seed's part: TF1 called numpy.random.seed(graph_seed)."""
+                 seed: int | None = None, first_epoch_shuffled: bool = True, tail_carried: bool = True):
+        """`seed` plays the graph-level seed's part: TF1 called numpy.random.seed(graph_seed).
+
+        `first_epoch_shuffled`, `tail_carried`: False for TF 0.12 and 1.0 (`rnnmnist.eras`).
+        """
         self._rng = np.random.RandomState(seed)
+        self._first_epoch_shuffled, self._tail_carried = first_epoch_shuffled, tail_carried
         assert images.shape[0] == labels.shape[0], (images.shape, labels.shape)
         self._num_examples = images.shape[0]
         if reshape:
@@ -90,8 +95,8 @@ class DataSet:
 
     def next_batch(self, batch_size: int, shuffle: bool = True) -> tuple[np.ndarray, np.ndarray]:
         start = self._index_in_epoch
-        # Shuffle for the first epoch
-        if self._epochs_completed == 0 and start == 0 and shuffle:
+        # Shuffle for the first epoch (TF 1.1 and later)
+        if self._epochs_completed == 0 and start == 0 and shuffle and self._first_epoch_shuffled:
             perm0 = np.arange(self._num_examples)
             self._rng.shuffle(perm0)
             self._order = self._order[perm0]  # TF1: self._images = self.images[perm0]; likewise _labels
@@ -105,6 +110,11 @@ class DataSet:
                 perm = np.arange(self._num_examples)
                 self._rng.shuffle(perm)
                 self._order = self._order[perm]  # TF1: self._images = self.images[perm]; likewise _labels
+            if not self._tail_carried:
+                # TF 0.12-1.0: the tail is dropped; the next epoch starts with a whole batch
+                # (start = 0; self._index_in_epoch = batch_size)
+                self._index_in_epoch = batch_size
+                return self._rows(self._order[0:batch_size])
             start = 0
             self._index_in_epoch = batch_size - rest_num_examples
             end = self._index_in_epoch
@@ -165,8 +175,12 @@ def load_raw(directory: Path, say=lambda s: None) -> RawMnist:
 
 def read_data_sets(train_dir: str | Path, one_hot: bool = False, reshape: bool = True,
                    validation_size: int = 5000, seed: int | None = None, say=lambda s: None,
-                   echo=lambda s: None) -> Datasets:
-    """`say` gets fetch progress; `echo` the lines TF1 printed ("Extracting MNIST_data/...")."""
+                   echo=lambda s: None, first_epoch_shuffled: bool = True, tail_carried: bool = True) -> Datasets:
+    """`say` gets fetch progress; `echo` the lines TF1 printed ("Extracting MNIST_data/...").
+
+    The defaults are TF 1.1's `next_batch` and later; TF 0.12 and 1.0 kept the first epoch in file
+    order and dropped each epoch's tail (`rnnmnist.eras`).
+    """
     raw = load_raw(Path(train_dir), say)
     for spec in idx.FILES:
         echo(f"Extracting {Path(train_dir) / spec.name}")
@@ -177,7 +191,7 @@ def read_data_sets(train_dir: str | Path, one_hot: bool = False, reshape: bool =
     if not 0 <= validation_size <= len(train_images):
         raise ValueError(f"Validation size should be between 0 and {len(train_images)}. "
                          f"Received: {validation_size}.")
-    options = dict(reshape=reshape, seed=seed)
+    options = dict(reshape=reshape, seed=seed, first_epoch_shuffled=first_epoch_shuffled, tail_carried=tail_carried)
     return Datasets(
         train=DataSet(train_images[validation_size:], train_labels[validation_size:], **options),
         validation=DataSet(train_images[:validation_size], train_labels[:validation_size], **options),

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Callable, NoReturn
 
-from . import registry, stopping
+from . import eras, registry, stopping
 from .idx import DataError
 from .request import RequestError, RunRequest
 from .results import EVIDENCE, RUNS
@@ -45,6 +45,9 @@ def parser() -> Parser:
                    help="stop after N training steps (a truncated run, marked as such)")
     p.add_argument("--epochs", type=positive, metavar="N",
                    help="stop after N epochs, for tutorials with an epoch loop (a truncated run)")
+    p.add_argument("--tf-semantics", metavar="RELEASE", choices=list(eras.ERAS), dest="era",
+                   help=f"run under another TensorFlow release's data order and default initializer "
+                        f"({', '.join(eras.ERAS)}; default: the one the tutorial ran on)")
     p.add_argument("--fix", action="append", default=[], metavar="NAME",
                    help="switch off one of the tutorial's bugs (e.g. softmax for softmax-bug); repeatable")
     p.add_data_dir()
@@ -62,8 +65,10 @@ def one_run(request: RunRequest, say: Callable[[str], None], stop: stopping.Stop
     from .tfcompat import tf
     variant = registry.load(request.variant)
     schedule, _, _ = request.schedule(variant)
+    era = request.era_of(variant)
     say(f"# {variant.name} ({variant.tutorial}): {len(schedule.steps)} of {len(variant.schedule.steps)} steps, "
-        f"seed {request.seed}, TensorFlow {tf.__version__}"
+        f"seed {request.seed}, TensorFlow {tf.__version__} with TF {era.name} semantics"
+        + (" (the tutorial's own)" if era.name == variant.era else f" (the tutorial ran on {variant.era})")
         + (f", fixes: {', '.join(request.fixes)}" if request.fixes else ""))
     # flushed line by line: a learner may be watching through a pipe (| tee log)
     run = api.execute(request, echo=None if quiet else say, progress=None if quiet else sys.stderr, stop=stop)
@@ -102,7 +107,7 @@ def _requests(args, p: Parser, data_dir: Path) -> list[RunRequest]:
         for k in range(args.seeds):
             try:
                 request = RunRequest.build(name, first + k, steps=args.steps, epochs=epochs, fixes=tuple(args.fix),
-                                           data_dir=data_dir, out=args.out, tensorboard=args.tensorboard,
+                                           data_dir=data_dir, out=args.out, tensorboard=args.tensorboard, era=args.era,
                                            checkpoint=args.checkpoint and args.checkpoint / name / f"seed{first + k}")
             except RequestError as e:
                 p.error(str(e))

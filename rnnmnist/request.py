@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import registry
+from . import eras, registry
 from .dataset import default_data_dir
 from .results import RUNS
 from .spec import Schedule, Variant, titled
@@ -36,6 +36,7 @@ class RunRequest:
     tensorboard: Path | None = None   # also write TensorBoard events under DIR/<variant>/<run>
     checkpoint: Path | None = None    # save the trained model there (tf.compat.v1.train.Saver)
     inter_op_threads: int = 0         # the session's inter-op threads (0: one per core)
+    era: str | None = None            # the TensorFlow release's behaviour to run under (None: the tutorial's own)
 
     @classmethod
     def build(cls, variant: str, seed: int | None = None, **kwargs: Any) -> "RunRequest":
@@ -50,6 +51,8 @@ class RunRequest:
         for key in ("data_dir", "out", "tensorboard", "checkpoint"):
             if kwargs.get(key) is not None:
                 kwargs[key] = Path(kwargs[key])
+        if kwargs.get("era") is not None and kwargs["era"] not in eras.ERAS:
+            raise RequestError(f"unknown TensorFlow era {kwargs['era']!r}; known: {', '.join(eras.ERAS)}")
         if "inter_op_threads" not in kwargs:
             kwargs["inter_op_threads"] = int(os.environ.get(THREADS_ENV) or 0)
         request = cls(variant, seed, **{k: v for k, v in kwargs.items() if not (k == "data_dir" and v is None)})
@@ -78,6 +81,10 @@ class RunRequest:
                              f"{len(schedule.steps)}")
             schedule = schedule.truncated(self.steps)
         return schedule, len(schedule.steps) < len(variant.schedule.steps), notes
+
+    def era_of(self, variant: Variant) -> "eras.Era":
+        """The release whose behaviour this run has: the one asked for, else the tutorial's own."""
+        return eras.get(self.era or variant.era)
 
     @property
     def title(self) -> str:

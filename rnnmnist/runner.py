@@ -12,12 +12,13 @@ from typing import Callable, TextIO
 
 import numpy as np
 
-from . import tfcompat
+from . import eras, tfcompat
 from .compare import LABELS
 from .dataset import read_data_sets
 from .sources import to_stderr
 from .printing import numpy113_str
 from .progress import Progress
+from .eras import UNIFORM_UNIT_SCALING, Era
 from .stopping import Interrupted, Stop
 from .spec import (BATCH_ACCURACY, BATCH_LOSS, EPOCH, EPOCH_MEAN_LOSS, FINAL, FINAL_TEST_ACCURACY, STEP,
                    TRAIN_ACCURACY, Curve, Event, GraphHandles, Point, Schedule, Variant)
@@ -72,15 +73,23 @@ class NonFiniteLoss(Exception):
         self.step, self.value = step, value
 
 
-def build_graph(variant: Variant, seed: int, fixes: frozenset[str] = frozenset()) -> tuple["tf.Graph", GraphHandles]:
-    """Build the variant's graph in a fresh tf.Graph, inside a variable scope named after it."""
+def build_graph(variant: Variant, seed: int, fixes: frozenset[str] = frozenset(),
+                era: Era | None = None) -> tuple["tf.Graph", GraphHandles]:
+    """Build the variant's graph in a fresh tf.Graph, inside a variable scope named after it.
+
+    `era`: the TensorFlow release whose get_variable default initializer the LSTM kernel gets
+    (None: today's, glorot_uniform, as in every release from 1.0).
+    """
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(seed)
         # TF1's BasicLSTMCell drew its kernel initialiser from the graph seed; tf-keras's legacy
         # cell seeds its (stateless) initialiser from Python's `random`, so seed that too.
         random.seed(seed)
-        with tf.variable_scope(variant.name):
+        # 0.12's default initializer, given to the scope; from 1.0 on the default is today's
+        initializer = (tf.uniform_unit_scaling_initializer()
+                       if era is not None and era.lstm_kernel_initializer == UNIFORM_UNIT_SCALING else None)
+        with tf.variable_scope(variant.name, initializer=initializer):
             handles = variant.build(fixes)
     # initialize_all_variables() warns at exit if never run; a graph built only to inspect it is fine.
     getattr(handles.init, "mark_used", lambda: None)()
@@ -125,13 +134,15 @@ class Training:
     def __init__(self, variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None = None,
                  fixes: frozenset[str] = frozenset(), echo: Callable[[str], None] | None = print,
                  progress: TextIO | None = None, stop: Stop | None = None, inter_op: int = 0,
-                 events: Path | None = None):
+                 events: Path | None = None, era: Era | None = None):
         self.variant, self.schedule, self.echo = variant, schedule or variant.schedule, echo
         self.stop = stop or Stop()
         # tf.set_random_seed(seed) came before read_data_sets in TF1, which seeded its shuffle with it.
+        era = era or eras.get(variant.era)  # default: the release the tutorial ran on
         self.mnist = read_data_sets(data_dir, one_hot=True, seed=seed, say=to_stderr if progress else _silent,
-                                    echo=echo or _silent)
-        self.graph, self.g = build_graph(variant, seed, fixes)
+                                    echo=echo or _silent, first_epoch_shuffled=era.first_epoch_shuffled,
+                                    tail_carried=era.tail_carried)
+        self.graph, self.g = build_graph(variant, seed, fixes, era)
         self.curve = Curve()
         # TensorBoard, live: the graph now, each printed number as it is printed
         self.events = None
@@ -247,17 +258,18 @@ class Training:
 def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None = None,
         fixes: frozenset[str] = frozenset(), echo: Callable[[str], None] | None = print,
         progress: TextIO | None = sys.stderr, stop: Stop | None = None, inter_op: int = 0,
-        checkpoint: Path | None = None, events: Path | None = None) -> Curve:
+        checkpoint: Path | None = None, events: Path | None = None, era: Era | None = None) -> Curve:
     """Train `variant` with `schedule` (default: the tutorial's), printing what the tutorial printed.
 
     `echo=None` prints nothing; `progress=None` shows no progress lines. A request on `stop`, or
     a Ctrl-C that reaches Python as KeyboardInterrupt (a Jupyter kernel's interrupt), stops the run
     after the step in progress and returns what it finished, with `curve.interrupted` set; a NaN or
     infinite loss raises NonFiniteLoss at once. `checkpoint`: save the trained model there, also
-    when interrupted. `events`: write TensorBoard events there as the run goes.
+    when interrupted. `events`: write TensorBoard events there as the run goes. `era`: the
+    TensorFlow release whose data order and default initializer to run with (None: the tutorial's own).
     """
     t0 = time.perf_counter()
-    training = Training(variant, data_dir, seed, schedule, fixes, echo, progress, stop, inter_op, events)
+    training = Training(variant, data_dir, seed, schedule, fixes, echo, progress, stop, inter_op, events, era)
     curve = training.curve
     try:
         t_train = time.perf_counter()

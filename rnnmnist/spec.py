@@ -133,6 +133,8 @@ class Variant:
     fixes: Mapping[str, str] = field(default_factory=dict)
     # What investigating a gap to the documented numbers found; the report prints it with the verdict.
     finding: str = ""
+    # The TensorFlow release the tutorial ran on (a key of rnnmnist.eras.ERAS), and why that one
+    era: str = "1.2"
 
 
 @dataclass

@@ -13,7 +13,16 @@ tf = tfcompat.v1  # TF1: import tensorflow as tf
 # TF1: from tensorflow.examples.tutorials.mnist import input_data
 # TF1: mnist = input_data.read_data_sets('MNIST_data', one_hot=True)
 
-# tf.set_random_seed(1): the runner sets the graph seed (and, as TF1 did, seeds the data shuffle with it)
+# The TensorFlow release it ran on (rnnmnist.eras). It calls tf.unpack and the positional
+# softmax_cross_entropy_with_logits(pred, y): 1.0.1's array_ops.py has only unstack, and 1.0
+# refused positional loss arguments; with tf.initialize_all_variables and its date (2016-11-03,
+# before 1.0), it ran on 0.11 or 0.12. 0.11 is not on PyPI; 0.12.1's sources are the nearest that
+# can be read. Its shuffle was unseeded: tf.set_random_seed(1) did not reach NumPy's global
+# generator then.
+TF_ERA = "0.12"
+
+# tf.set_random_seed(1): the runner sets the graph seed; the shuffle, unseeded under 0.12, draws from a
+# generator the run owns, seeded with it, so that a run can be repeated
 SEED = 1
 
 # hyperparameters
@@ -106,6 +115,7 @@ VARIANT = Variant(
     schedule=Schedule(batch_size=batch_size, steps=steps_while(0, batch_size, training_iters),
                       every=20, batch_metrics=(BATCH_ACCURACY,)),
     seed=SEED,
+    era=TF_ERA,
     print_event=print_event,
     reference=Reference(
         source="final_state.md, first 40 printed batch accuracies (same network and recipe)",

@@ -17,6 +17,12 @@ tf = tfcompat.v1  # TF1: import tensorflow as tf
 # TF1: from tensorflow.examples.tutorials.mnist import input_data
 # TF1: mnist = input_data.read_data_sets("MNIST_data",one_hot=True)
 
+# The TensorFlow release it ran on (rnnmnist.eras). Its stored traceback names files and lines
+# that match TensorFlow 1.14.0's sources exactly (rnn_cell_impl.py:734, variable_scope.py:864 and
+# 1496, keras/engine/base_layer.py:591 and 1881, training/tracking/base.py, which 1.13.1 does not
+# have); 1.14's next_batch is 1.4's.
+TF_ERA = "1.14"
+
 # The post sets no seed; rnnmnist's default makes a run repeatable (--seed picks another).
 SEED = 0
 
@@ -92,6 +98,7 @@ VARIANT = Variant(
     schedule=Schedule(batch_size=batch_size, steps=range(epochs * n_batch), steps_per_epoch=n_batch,
                       epoch_eval=(TEST_ACCURACY,)),
     seed=SEED,
+    era=TF_ERA,
     print_event=print_event,
     reference=None,
     fixes=FIXES,
