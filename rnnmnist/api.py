@@ -189,11 +189,12 @@ def from_record(record: dict[str, Any], path: Path | None = None) -> Run:
 
 
 def load_ensembles(results_dir: Path | str = RUNS) -> dict[str, list[Run]]:
-    """The complete, untruncated runs, the latest of each seed, by variant and fixes (as the report pools them)."""
+    """The complete, untruncated runs, the latest of each seed, by variant, fixes and era (as the report pools
+    them): `{"morvan, TF 0.12 (its own)": [Run, ...], ...}`."""
     from . import report
     groups, _ = report.collect(Path(results_dir))
-    return {titled(name, fixes): [from_record(record, path) for path, record in runs]
-            for (name, fixes), runs in groups.items()}
+    return {report.group_title(name, fixes, era): [from_record(record, path) for path, record in runs]
+            for (name, fixes, era), runs in groups.items()}
 
 
 def plot(runs: list[Run], ax=None):

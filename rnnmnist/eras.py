@@ -44,6 +44,18 @@ class Era:
     lstm_variable_names: str       # the cell's kernel and bias, as that release named them
 
     @property
+    def behaviour(self) -> tuple:
+        """What a run here does differently under this era: eras with the same behaviour give the same bits.
+
+        Whether the shuffle was seeded is left out: here it always is, by the run's seed.
+        """
+        return (self.first_epoch_shuffled, self.tail_carried, self.lstm_kernel_initializer)
+
+    def alike(self) -> list[str]:
+        """The eras that behave as this one does here, this one included."""
+        return [name for name, era in ERAS.items() if era.behaviour == self.behaviour]
+
+    @property
     def reproducible(self) -> bool:
         """Whether a run of that day, with a graph seed, gave the same data order again."""
         return self.shuffle_seeded

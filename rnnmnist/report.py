@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from . import compare, registry, results
+from . import compare, eras, registry, results
 from .spec import FINAL_TEST_ACCURACY, Point, file_stem, titled
 
 REPORT = "REPORT.md"
@@ -30,15 +30,23 @@ def runs_listed(text: str) -> list[str]:
     return match.group(1).split() if match else []
 
 
-def collect(directory: Path, only: list[str] | None = None
-            ) -> tuple[dict[tuple[str, tuple[str, ...]], list[tuple[Path, dict]]], list[Path]]:
-    """Complete, untruncated runs grouped by (variant, fixes); and the runs left out.
+def era_label(record: dict, variant_era: str) -> str:
+    """The era a run's behaviour is: the tutorial's own name where it behaves as its own era does."""
+    era = eras.get((record.get("era") or {}).get("name", eras.TODAY))  # runs from before eras: today's
+    return variant_era if era.behaviour == eras.get(variant_era).behaviour else era.name
 
-    `only`: these run files (variant/name.json) and no others, e.g. to rebuild a committed report.
+
+def collect(directory: Path, only: list[str] | None = None
+            ) -> tuple[dict[tuple[str, tuple[str, ...], str], list[tuple[Path, dict]]], list[Path]]:
+    """Complete, untruncated runs grouped by (variant, fixes, era); and the runs left out.
+
+    Runs whose eras behave alike here (1.2, 1.4, 1.14) are one group, named after the tutorial's
+    own era where it is one of them. `only`: these run files (variant/name.json) and no others.
     """
-    groups: dict[tuple[str, tuple[str, ...]], list[tuple[Path, dict]]] = defaultdict(list)
+    groups: dict[tuple[str, tuple[str, ...], str], list[tuple[Path, dict]]] = defaultdict(list)
     left_out = []
     paths = [directory / name for name in only] if only is not None else sorted(directory.glob("*/*.json"))
+    own = {}
     for path in paths:
         if path.parent.name == "bench":
             continue
@@ -46,7 +54,9 @@ def collect(directory: Path, only: list[str] | None = None
         if record["truncated"] or record["status"] != results.COMPLETE:
             left_out.append(path)
             continue
-        groups[(record["variant"], tuple(record.get("fixes", [])))].append((path, record))
+        name = record["variant"]
+        own.setdefault(name, registry.load(name).era)
+        groups[(name, tuple(record.get("fixes", [])), era_label(record, own[name]))].append((path, record))
     for key, runs in groups.items():
         # A seed run again gives the same curve: counted twice it would fake a narrower band.
         latest: dict[int, tuple[Path, dict]] = {}
@@ -55,8 +65,14 @@ def collect(directory: Path, only: list[str] | None = None
                 left_out.append(latest[record["seed"]][0])
             latest[record["seed"]] = (path, record)
         groups[key] = sorted(latest.values(), key=lambda r: r[0].name)
-    return dict(sorted(groups.items())), left_out
+    # each variant's own era first, then the others
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] != own[kv[0][0]], kv[0][2]))), left_out
 
+
+def group_title(name: str, fixes: tuple[str, ...], era: str) -> str:
+    """`morvan, TF 0.12 (its own)`: a variant, its fixes and the era its runs behave as."""
+    own = registry.load(name).era
+    return f"{titled(name, fixes)}, TF {era}" + (" (its own)" if era == own else "")
 
 
 SUMMARY_HEADERS = ["variant", "schedule", "seeds", "inside band", "verdict"]
@@ -81,8 +97,38 @@ def headline(curve: list[Point], result: compare.Comparison) -> list[str]:
     return [f"{compare.LABELS[accuracies[-1].metric]} @ {accuracies[-1].at}", "-", f"{accuracies[-1].value:.6g}"]
 
 
-def plot_name(variant: str, fixes: tuple[str, ...]) -> str:
-    return file_stem(variant, fixes) + ".png"
+def plot_name(variant: str, fixes: tuple[str, ...], era: str) -> str:
+    return f"{file_stem(variant, fixes)}_tf{era}.png"
+
+
+CO_MOVEMENT_CHECKPOINTS = 20
+
+
+def era_fit(name: str, results_by_era: list[tuple[str, compare.Comparison]]) -> list[list[str]]:
+    """Per era, how the seeds fit the documented numbers: inside, verdict, early difference, correlation."""
+    rows = []
+    for era, result in results_by_era:
+        reached = [r for r in result.rows if r.reproduced is not None]
+        early = reached[:10]
+        difference = sum(r.reproduced - r.documented for r in early) / len(early) if early else float("nan")
+        correlations = []
+        for metric in dict.fromkeys(r.metric for r in reached):
+            rows_ = [r for r in reached if r.metric == metric][:CO_MOVEMENT_CHECKPOINTS]
+            # successive differences: the learning trend cancels, the batches' ups and downs stay
+            pairs = [(b.documented - a.documented, b.reproduced - a.reproduced) for a, b in zip(rows_, rows_[1:])]
+            correlations.append(f"{compare.LABELS[metric]} {_correlation(pairs):.2f}" if len(pairs) > 2 else "")
+        rows.append([name, era + (" (own)" if era == registry.load(name).era else ""), str(result.rows[0].seeds),
+                     f"{result.inside}/{result.compared}", result.verdict, f"{difference:+.4f}",
+                     "; ".join(c for c in correlations if c)])
+    return rows
+
+
+def _correlation(pairs: list[tuple[float, float]]) -> float:
+    n = len(pairs)
+    mx, my = sum(x for x, _ in pairs) / n, sum(y for _, y in pairs) / n
+    sxy = sum((x - mx) * (y - my) for x, y in pairs)
+    sxx, syy = sum((x - mx) ** 2 for x, _ in pairs), sum((y - my) ** 2 for _, y in pairs)
+    return sxy / (sxx * syy) ** 0.5 if sxx and syy else float("nan")
 
 
 def render(directory: Path, groups: dict, left_out: list[Path]) -> str:
@@ -91,16 +137,20 @@ def render(directory: Path, groups: dict, left_out: list[Path]) -> str:
              f"Generated by `python -m rnnmnist.report` from the {sum(len(g) for g in groups.values())} complete "
              f"runs in `{directory.name}/`; do not edit it by hand (the tests regenerate it and compare).", ""]
     summary, sections = [], []
-    for (name, fixes), runs in groups.items():
+    compared: dict[tuple[str, tuple[str, ...]], list[tuple[str, compare.Comparison]]] = defaultdict(list)
+    for (name, fixes, era), runs in groups.items():
         variant = registry.load(name)
         schedule = results.schedule_of(runs[0][1])
         curves = [results.curve_of(record) for _, record in runs]
         result = compare.ensemble(curves, None if fixes else variant.reference, schedule.sample_sizes())
-        title = titled(name, fixes)
+        compared[(name, fixes)].append((era, result))
+        title = group_title(name, fixes, era)
         seeds = sorted(record["seed"] for _, record in runs)
         summary.append(summary_row(title, schedule.describe(), str(len(seeds)), result))
         sections += [f"## {title}", "", f"{registry.describe(name)} Schedule: {schedule.describe()}; "
-                     f"tutorial `{variant.tutorial}`.", ""]
+                     f"tutorial `{variant.tutorial}`; TensorFlow {era} behaviour"
+                     + (", the release the tutorial ran on" if era == variant.era else
+                        f"; the tutorial ran on {variant.era}") + f" (alike here: {', '.join(eras.get(era).alike())}).", ""]
         if fixes:
             sections += [f"With fixes ({', '.join(fixes)}): not the tutorial's graph, so not compared with "
                          "its numbers.", ""]
@@ -116,7 +166,7 @@ def render(directory: Path, groups: dict, left_out: list[Path]) -> str:
             if last:
                 sections += [f"Last accuracy reached ({last[0]}): " + ", ".join(
                     f"{v:.4f} (seed {s})" for s, v in zip(seeds, last[1])), ""]
-        png = plot_name(name, fixes)
+        png = plot_name(name, fixes, era)
         if (directory / png).exists():
             sections += [f"![{title}]({png})", ""]
         else:
@@ -127,6 +177,19 @@ def render(directory: Path, groups: dict, left_out: list[Path]) -> str:
         sections += ["Runs:", "", tabulate(body, headers=["file", "seed", "commit", "TensorFlow", "CPU", "wall time"],
                                            tablefmt="github", disable_numparse=True), ""]
     lines += [tabulate(summary, headers=SUMMARY_HEADERS, tablefmt="github", disable_numparse=True), ""]
+    fits = [fit for (name, fixes), results_by_era in compared.items() if not fixes and len(results_by_era) > 1
+            for fit in [era_fit(name, results_by_era)]]
+    if fits:
+        lines += ["## Each tutorial's own era against today's behaviour", "",
+                  "Inside: documented checkpoints inside the seeds' 95% band. Early difference: the mean of "
+                  "reproduced minus documented over the first 10 documented checkpoints. Co-movement: per metric, "
+                  f"the correlation of the documented numbers' successive differences with the seeds' mean's, over "
+                  f"the first {CO_MOVEMENT_CHECKPOINTS} checkpoints: the learning trend cancels, and what is left is "
+                  "the batches' ups and downs, which every seed shares when the first epoch comes in file order "
+                  "(TF 0.12 and 1.0), so that they can follow the documented ones step by step.", "",
+                  tabulate([row for fit in fits for row in fit],
+                           headers=["variant", "TF", "seeds", "inside", "verdict", "early difference", "co-movement"],
+                           tablefmt="github", disable_numparse=True), ""]
     if left_out:
         lines += [f"Left out: {len(left_out)} runs (truncated, interrupted, or an earlier run of a seed run again).", ""]
     # every run read, left-out ones too, so that rebuilding from this list gives this text
@@ -150,16 +213,16 @@ def plots(directory: Path, groups: dict) -> list[Path]:
     import matplotlib.pyplot as plt
 
     written = []
-    for (name, fixes), runs in groups.items():
-        fig = figure(name, fixes, [record for _, record in runs])
-        path = directory / plot_name(name, fixes)
+    for (name, fixes, era), runs in groups.items():
+        fig = figure(name, fixes, [record for _, record in runs], title=group_title(name, fixes, era))
+        path = directory / plot_name(name, fixes, era)
         fig.savefig(path, dpi=90, metadata={"Software": None})
         plt.close(fig)
         written.append(path)
     return written
 
 
-def figure(name: str, fixes: tuple[str, ...], records: list[dict]):
+def figure(name: str, fixes: tuple[str, ...], records: list[dict], title: str | None = None):
     """A variant's runs as one matplotlib figure, a panel per metric."""
     import matplotlib.pyplot as plt
     curves, result = _compared(name, fixes, records)
@@ -167,7 +230,7 @@ def figure(name: str, fixes: tuple[str, ...], records: list[dict]):
     fig, axes = plt.subplots(len(metrics), 1, figsize=(9, 3.2 * len(metrics)), squeeze=False)
     for ax, metric in zip(axes[:, 0], metrics):
         _panel(ax, name, fixes, metric, records, curves, result)
-    fig.suptitle(f"{titled(name, fixes)}: {len(curves)} seed(s); verdict: {result.verdict}")
+    fig.suptitle(f"{title or titled(name, fixes)}: {len(curves)} seed(s); verdict: {result.verdict}")
     fig.tight_layout()
     return fig
 

@@ -72,7 +72,7 @@ def test_missing_file(tmp_path):
 
 
 def test_digests_are_the_published_ones():
-    # ../shared/tutorials/README.md: MD5 of the decompressed IDX files.
+    # The published MD5s of the decompressed IDX files.
     assert {f.name: f.md5 for f in idx.FILES} == {
         "train-images-idx3-ubyte.gz": "6bbc9ace898e44ae57da46a324031adb",
         "train-labels-idx1-ubyte.gz": "a25bea736e30d166cdddb491f175f624",

@@ -59,8 +59,8 @@ def test_double_softmax_has_smaller_gradients_and_learns_slower(mnist_dir):
 
 
 @pytest.fixture(scope="module")
-def drift():
-    return lesson("api-drift")
+def drift(mnist_dir):
+    return lesson("api-drift", data_dir=mnist_dir)
 
 
 def test_api_drift_errors_are_todays(drift):
@@ -89,6 +89,13 @@ def test_api_drift_converter_findings(drift):
     loss = converter["morvan_loss"]
     assert loss["swapped"] and "labels=tf.stop_gradient(pred), logits=y" in loss["converted"]
     assert loss["minimize"][1].startswith("No gradients provided for any variable")
+
+
+def test_api_drift_shows_two_releases_defaults_in_numbers(drift):
+    facts, text = drift
+    losses = facts["eras"]["losses"]
+    assert len(losses["1.0"]) == len(losses["1.2"]) == 10 and losses["1.0"] != losses["1.2"]
+    assert "TF 1.0 (the tutorial's own" in text and "mnist.py@1.0.1" in text
 
 
 def test_tf1_originals_are_the_lines_a_variant_records_beside_their_replacements():

@@ -87,3 +87,8 @@ def test_the_python_example_runs_as_written(tmp_path, mnist_dir):
     assert lines[-3] in (compare.REPRODUCED, compare.NOT_REPRODUCED) and lines[-2].startswith("80 ")
     assert lines[-1] == lines[-3]  # one run: the ensemble is its own comparison
     assert len(list((tmp_path / "runs" / "morvan").glob("*_seed1_truncated.json"))) == 1
+
+
+def test_readme_shows_the_era_table_as_the_code_has_it():
+    from rnnmnist import eras
+    assert eras.table() in section("Which TensorFlow each tutorial ran on")

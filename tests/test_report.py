@@ -78,7 +78,7 @@ def test_report_pools_seeds_and_leaves_out_truncated_runs(tmp_path):
     seal(tmp_path, "morvan", 3, DOCUMENTED[:5], truncated=True)
     seal(tmp_path, "morvan", 2, DOCUMENTED[:40])  # seed 2 again: the same curve, not a third seed
     text = report.render(tmp_path, *report.collect(tmp_path))
-    assert "| morvan    | 782 steps, batch 128 | 2       | 40/40         | inconclusive |" in text
+    assert "| morvan, TF 1.2 | 782 steps, batch 128 | 2       | 40/40         | inconclusive |" in text
     assert "**Verdict: inconclusive: too few seeds (need 5): with 2 the band is t = 12.71 standard errors wide" in text
     assert "40 of 40 checkpoints inside the 95% band of 2 seeds" in text
     assert "Left out: 2 runs (truncated, interrupted, or an earlier run of a seed run again)." in text
@@ -116,8 +116,8 @@ def test_plots_one_png_per_variant(tmp_path):
     from variants.final_state import DOCUMENTED
     seal(tmp_path, "morvan", 1, DOCUMENTED[:40])
     (png,) = report.plots(tmp_path, report.collect(tmp_path)[0])
-    assert png.name == "morvan.png" and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "![morvan](morvan.png)" in report.render(tmp_path, *report.collect(tmp_path))
+    assert png.name == "morvan_tf1.2.png" and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![morvan, TF 1.2](morvan_tf1.2.png)" in report.render(tmp_path, *report.collect(tmp_path))
 
 
 def test_plot_colours_each_seed_shades_the_verdicts_band_and_counts_epochs_in_whole_numbers(tmp_path):

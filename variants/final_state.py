@@ -1,6 +1,6 @@
 """Notebook (TF 1.x): projection + BasicLSTMCell(128) + dynamic_rnn, logits from states_[1], Adam 1e-3, 20,000 steps.
 
-Source: shared/tutorials/final_state.md, a Jupyter notebook with its stored output. The graph
+Source: a Jupyter notebook with its stored output (final_state.md). The graph
 below is the notebook's, cell by cell. Lines the TensorFlow 2 API forced to change carry
 the original beside them as `# TF1:`.
 """

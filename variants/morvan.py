@@ -1,6 +1,6 @@
 """Morvan Zhou (2016): input projection + BasicLSTMCell(128) + dynamic_rnn, last output, Adam 1e-3, 782 steps.
 
-Source: shared/tutorials/morvan.md ("RNN LSTM 循环神经网络 (分类例子)", 2016-11-03), code
+Source: Morvan Zhou, "RNN LSTM 循环神经网络 (分类例子)", 2016-11-03 (morvan.md), code
 tensorflowTUT/tf20_RNN2. The graph below is the tutorial's, in its order. Lines the
 TensorFlow 2 API forced to change carry the original beside them as `# TF1:`.
 """

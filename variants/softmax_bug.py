@@ -1,6 +1,6 @@
 """Blog (TF 1.x): BasicLSTMCell(100) + dynamic_rnn on raw rows, softmax before the softmax loss, Adam 1e-4, 21 epochs.
 
-Source: shared/tutorials/softmax_bug.md. The graph below is the post's, in its order. Lines
+Source: a blog post in notebook form (softmax_bug.md). The graph below is the post's, in its order. Lines
 the TensorFlow 2 API forced to change carry the original beside them as `# TF1:`.
 
 The tutorial's bug stays in by default: it applies tf.nn.softmax to the logits and then

@@ -1,6 +1,6 @@
 """Blog (2018): projection with random_normal biases + static_rnn under AUTO_REUSE, plain SGD 0.001, batch 16, 5 epochs.
 
-Source: shared/tutorials/static_projection.md ("TensorFlow入门-(7)循环神经网络架构模型",
+Source: Zero's blog post (static_projection.md) ("TensorFlow入门-(7)循环神经网络架构模型",
 2018-01-05). The graph below is the post's, in its order. Lines the TensorFlow 2 API forced
 to change carry the original beside them as `# TF1:`.
 """

@@ -1,6 +1,6 @@
 """Notebook (TF 1.x, Python 2): tf.split into 28 steps + BasicLSTMCell(128) + static_rnn, Adam 1e-3, 781 steps.
 
-Source: shared/tutorials/static_split.md (after aymericdamien's recurrent_network.py). The
+Source: a Jupyter notebook (static_split.md), after aymericdamien's recurrent_network.py. The
 graph below is the notebook's, cell by cell. Lines the TensorFlow 2 API forced to change
 carry the original beside them as `# TF1:`.
 """

@@ -183,7 +183,30 @@ def _stem(name: str) -> str:
     return name.replace("-", "_")
 
 
-def run(board: Board, **_) -> Facts:
+def _eras(board: Board, data_dir: Path) -> Facts:
+    """What the release underneath changes in numbers: one tutorial, one seed, two releases' defaults."""
+    from .. import eras, runner
+    from ..spec import BATCH_LOSS
+    variant = registry.load("static-split")
+    losses = {}
+    for name in ("1.0", "1.2"):
+        curve = runner.run(variant, data_dir, 0, variant.schedule.truncated(100), echo=None, progress=None,
+                           era=eras.get(name))
+        losses[name] = [p.value for p in curve.points if p.metric == BATCH_LOSS]
+    mean = {name: sum(values) / len(values) for name, values in losses.items()}
+    board.note("The same code, seed and steps under two releases' defaults (static-split, seed 0, steps 10-100):",
+               "TF 1.0 (the tutorial's own: the first epoch in file order, the same batches for every seed): "
+               + ", ".join(f"{v:.3f}" for v in losses["1.0"]) + f"; mean {mean['1.0']:.3f}.\n"
+               "TF 1.2 and later (the first epoch shuffled with the graph seed): "
+               + ", ".join(f"{v:.3f}" for v in losses["1.2"]) + f"; mean {mean['1.2']:.3f}.\n"
+               "No line of the tutorial changed: only the DataSet underneath it (mnist.py@1.0.1 against "
+               "@1.2.1). A run compared with numbers printed under another release compares data orders too.")
+    return {"losses": losses, "mean": mean}
+
+
+def run(board: Board, data_dir: Path | None = None, **_) -> Facts:
+    from ..dataset import default_data_dir
     facts = _removed_and_changed(board)
     facts["converter"] = _converter(board)
+    facts["eras"] = _eras(board, data_dir or default_data_dir())
     return facts
