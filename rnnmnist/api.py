@@ -183,7 +183,7 @@ def from_record(record: dict[str, Any], path: Path | None = None) -> Run:
     schedule = results.schedule_of(record)
     request = RunRequest(record["variant"], record["seed"], steps=len(schedule.steps) if record["truncated"] else None,
                          fixes=tuple(record.get("fixes", ())), out=path.parent.parent if path else None,
-                         era=era_of_record(record))
+                         era=results.era_of(record))
     reference = None if request.fixes else registry.load(request.variant).reference
     return Run(request, record, compare.compare(results.curve_of(record), reference, schedule.sample_sizes()), path)
 
@@ -202,12 +202,6 @@ def plot(runs: list[Run], ax=None):
     from . import report
     first = runs[0].request
     return report.draw(first.variant, first.fixes, [run.record for run in runs], ax=ax)
-
-
-def era_of_record(record: dict[str, Any]) -> str:
-    """The era a saved run ran under; runs from before eras had today's behaviour."""
-    from . import eras
-    return (record.get("era") or {}).get("name", eras.TODAY)
 
 
 def ensemble(runs: list[Run]) -> compare.Comparison:

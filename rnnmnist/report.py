@@ -32,7 +32,7 @@ def runs_listed(text: str) -> list[str]:
 
 def era_label(record: dict, variant_era: str) -> str:
     """The era a run's behaviour is: the tutorial's own name where it behaves as its own era does."""
-    era = eras.get((record.get("era") or {}).get("name", eras.TODAY))  # runs from before eras: today's
+    era = eras.get(results.era_of(record))
     return variant_era if era.behaviour == eras.get(variant_era).behaviour else era.name
 
 
@@ -123,6 +123,18 @@ def era_fit(name: str, results_by_era: list[tuple[str, compare.Comparison]]) -> 
     return rows
 
 
+def era_change(fit: list[list[str]]) -> str:
+    """One sentence: where the tutorial's own era changes the fit or the verdict, against the other eras."""
+    own, *others = fit
+    parts = []
+    for other in others:
+        verdict = (f"the verdict changes ({other[4]} under {other[1]}, {own[4]} under {own[1]})"
+                   if other[4] != own[4] else f"the verdict is the same ({own[4]})")
+        parts.append(f"against {other[1]}: {verdict}; inside {own[3]} against {other[3]}; early difference "
+                     f"{own[5]} against {other[5]}; co-movement {own[6]} against {other[6]}")
+    return f"{own[0]}, its own era {own[1].split()[0]}: " + "; ".join(parts) + "."
+
+
 def _correlation(pairs: list[tuple[float, float]]) -> float:
     n = len(pairs)
     mx, my = sum(x for x, _ in pairs) / n, sum(y for _, y in pairs) / n
@@ -190,6 +202,7 @@ def render(directory: Path, groups: dict, left_out: list[Path]) -> str:
                   tabulate([row for fit in fits for row in fit],
                            headers=["variant", "TF", "seeds", "inside", "verdict", "early difference", "co-movement"],
                            tablefmt="github", disable_numparse=True), ""]
+        lines += [f"- {era_change(fit)}" for fit in fits] + [""]
     if left_out:
         lines += [f"Left out: {len(left_out)} runs (truncated, interrupted, or an earlier run of a seed run again).", ""]
     # every run read, left-out ones too, so that rebuilding from this list gives this text

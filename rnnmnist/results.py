@@ -138,6 +138,11 @@ def redo_command(request: "RunRequest") -> str:
     return " ".join(words)
 
 
+def era_of(record: dict[str, Any]) -> str:
+    """The TensorFlow era a saved run ran under; runs from before eras had 1.2's behaviour."""
+    return (record.get("era") or {}).get("name", "1.2")  # eras.TODAY, without importing the era table
+
+
 def curve_of(record: dict[str, Any]) -> list[Point]:
     """The points a run record holds."""
     return [Point(**p) for p in record["curve"]]

@@ -140,6 +140,11 @@ def test_a_run_records_its_era_and_todays_behaviour_is_three_releases(tmp_path, 
     assert era["name"] == "1.1" and not era["own"] and not era["reproducible_then"] and era["tail_carried"]
 
 
+def test_runs_from_before_eras_count_as_todays():
+    from rnnmnist import results
+    assert results.era_of({"variant": "morvan"}) == eras.TODAY and results.era_of({"era": {"name": "0.12"}}) == "0.12"
+
+
 def test_every_variant_names_its_era():
     from rnnmnist import registry
     assert {name: registry.load(name).era for name in registry.names()} == {

@@ -132,8 +132,8 @@ def test_the_committed_run_is_repeated_bit_for_bit_only_on_its_own_instruction_s
     record = next((r for _, r in groups.get(("static-split", (), "1.2"), []) if r["seed"] == 0), None)
     if record is None:
         pytest.skip("no committed static-split run of seed 0")
-    from rnnmnist import api, eras
-    assert api.era_of_record(record) == eras.TODAY  # the fixture's era
+    from rnnmnist import eras
+    assert results.era_of(record) == eras.TODAY  # the fixture's era
     here = here_provenance()
     how = same_curve(fresh_static_split, record, here)
     assert how == ("bits" if cpu.bitwise_comparable(here, record["provenance"]) is None else "tolerance")
