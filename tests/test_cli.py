@@ -171,7 +171,8 @@ def test_more_steps_than_the_tutorial_has_says_so(tmp_path):
     assert err.getvalue() == "rnnmnist: note: morvan has 782 steps: --steps 5000 runs all 782\n"
 
 
-def test_a_truncated_run_does_not_print_the_tutorials_closing_lines(mnist_dir):
+def test_a_truncated_run_does_not_print_the_tutorials_closing_lines(tiny_mnist):
+    mnist_dir = tiny_mnist
     from rnnmnist import runner
     for name in ("static-split", "static-projection"):
         variant, lines = registry.load(name), []

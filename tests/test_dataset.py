@@ -112,3 +112,15 @@ def test_read_data_sets_splits_validation_off_the_front(mnist_dir):
     assert mnist.validation.labels.argmax(1).tolist() == raw_labels[:5000].tolist()
     assert mnist.train.labels.argmax(1).tolist() == raw_labels[5000:].tolist()
     assert mnist.train.images.max() == 1.0 and mnist.train.images.min() == 0.0
+
+
+def test_the_tiny_data_set_goes_through_the_same_verification_as_mnist(tiny_mnist):
+    from rnnmnist import dataset, idx
+    from rnnmnist.idx import DataError
+    mnist = dataset.read_data_sets(tiny_mnist, one_hot=True)
+    assert (mnist.train.num_examples, mnist.validation.num_examples, mnist.test.num_examples) == (640, 5000, 256)
+    raw = idx.decompress(tiny_mnist / idx.TEST_LABELS.name)
+    idx.write_gz(tiny_mnist / idx.TEST_LABELS.name, raw[:-1] + bytes([(raw[-1] + 1) % 10]))
+    dataset._cache.clear()
+    with pytest.raises(DataError, match="MD5 .* is not MNIST's"):
+        dataset.read_data_sets(tiny_mnist)

@@ -114,7 +114,8 @@ def test_a_signal_inside_the_loop_is_a_stop_request_not_an_exception(mnist_dir, 
     assert {s: signal.getsignal(s) for s in stopping.NAMES} == previous  # the handlers are put back
 
 
-def test_an_interrupt_stops_one_run_and_the_next_run_starts_afresh(mnist_dir):
+def test_an_interrupt_stops_one_run_and_the_next_run_starts_afresh(tiny_mnist):
+    mnist_dir = tiny_mnist
     """As in a Jupyter kernel: "Interrupt kernel" raises KeyboardInterrupt; no handler, no leftover state."""
     def echo(line):
         if line[:2] in ("0.", "1.") and echo.count == 1:  # the second accuracy, at step 20
@@ -127,7 +128,8 @@ def test_an_interrupt_stops_one_run_and_the_next_run_starts_afresh(mnist_dir):
     assert second.interrupted is None and second.steps_run == 30
 
 
-def test_a_non_finite_loss_stops_the_run_at_once(mnist_dir):
+def test_a_non_finite_loss_stops_the_run_at_once(tiny_mnist):
+    mnist_dir = tiny_mnist
     def absurd(fixes):
         g = MORVAN.build(fixes)
         # inf, not merely huge: at 1e30 the loss stayed finite (about 1e31) for all 782 steps with

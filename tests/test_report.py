@@ -136,7 +136,8 @@ def test_plot_colours_each_seed_shades_the_verdicts_band_and_counts_epochs_in_wh
     assert all(float(t).is_integer() for t in ax.get_xticks()) and ax.get_xlabel() == "epoch"
 
 
-def test_tensorboard_events_are_written_as_the_run_goes_with_its_graph(tmp_path, mnist_dir):
+def test_tensorboard_events_are_written_as_the_run_goes_with_its_graph(tmp_path, tiny_mnist):
+    mnist_dir = tiny_mnist
     from rnnmnist import registry, runner
     from rnnmnist.tfcompat import v1
 
