@@ -50,11 +50,13 @@ def threads_per_job(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // jobs)
 
 
-def run(jobs: list[Job], n: int, say: Callable[[str], None] = print, stop: Stop | None = None) -> list[Finished]:
+def run(jobs: list[Job], n: int, say: Callable[[str], None] = print, stop: Stop | None = None,
+        finished_one: Callable[[Finished], None] = lambda f: None) -> list[Finished]:
     """Run the jobs, n at a time; forward Ctrl-C and SIGTERM to the workers (never raise).
 
-    A request on `stop` (`say` found stdout closed) reaches the workers as SIGTERM. Returns the
-    jobs that were started, in the order given.
+    A request on `stop` (`say` found stdout closed) reaches the workers as SIGTERM. `finished_one`
+    gets each job as it ends (to save its run at once). Returns the jobs that were started, in the
+    order given.
     """
     stop = stop or Stop()
     threads = threads_per_job(n)
@@ -101,6 +103,7 @@ def run(jobs: list[Job], n: int, say: Callable[[str], None] = print, stop: Stop 
                     code = running.pop(index).wait()
                     finished[index] = Finished(jobs[index], code, answers[index].get("run"),
                                                answers[index].get("error"))
+                    finished_one(finished[index])
                 continue
             message = _message(line) if kind == "out" else None
             if message is None:

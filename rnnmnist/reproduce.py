@@ -197,14 +197,17 @@ def _in_parallel(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
     echo = _echo_to(stop)
     jobs = [parallel.Job(request, args.quiet) for request in requests]
     echo(f"{len(jobs)} runs, {args.jobs} at a time")
-    finished = parallel.run(jobs, args.jobs, say=echo, stop=stop)
-    runs: dict[int, object] = {}
-    for i, f in enumerate(finished):
+    kept: dict[int, object] = {}
+
+    def keep(f: "parallel.Finished") -> None:  # each run is saved as soon as its worker is done
         if f.record is not None:
             run = api.from_record(f.record)
             run.request = f.job.request  # where this process saves it, its TensorBoard and checkpoint
-            api.keep(run, say=lambda line, label=f.job.request.label: echo(f"[{label}] {line}"))
-            runs[i] = run
+            api.keep(run, say=lambda line: echo(f"[{f.job.request.label}] {line}"))
+            kept[jobs.index(f.job)] = run
+
+    finished = parallel.run(jobs, args.jobs, say=echo, stop=stop, finished_one=keep)
+    runs = dict(sorted(kept.items()))
     if args.seeds > 1:
         for start in range(0, len(requests), args.seeds):  # each variant's seeds, as in the sequential loop
             done = [runs[i] for i in range(start, start + args.seeds) if i in runs and not runs[i].interrupted]

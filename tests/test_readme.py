@@ -92,3 +92,10 @@ def test_the_python_example_runs_as_written(tmp_path, mnist_dir):
 def test_readme_shows_the_era_table_as_the_code_has_it():
     from rnnmnist import eras
     assert eras.table() in section("Which TensorFlow each tutorial ran on")
+
+
+def test_readme_shows_the_reports_era_table_as_generated():
+    report = (REPO / "results" / "REPORT.md").read_text()
+    start = report.index("| variant ", report.index("## Each tutorial's own era"))
+    table = report[start:].split("\n\n", 1)[0]
+    assert table in section("Which TensorFlow each tutorial ran on"), "copy the era table of results/REPORT.md"
