@@ -15,5 +15,5 @@ def test_full_schedule_reproduces_the_documented_numbers(name, mnist_dir):
     curve = runner.run(variant, mnist_dir, variant.seed, echo=None, progress=None)
     assert curve.steps_run == len(variant.schedule.steps) and not curve.interrupted
     result = compare.compare(curve.points, variant.reference, variant.schedule.sample_sizes())
-    assert result.verdict == EXPECTED[name], result.reason
+    assert result.verdict == EXPECTED[(name, variant.era)], result.reason
     assert result.not_reached == 0
