@@ -14,11 +14,12 @@ tf = tfcompat.v1  # TF1: import tensorflow as tf
 # TF1: mnist = input_data.read_data_sets('MNIST_data', one_hot=True)
 
 # The TensorFlow release it ran on (rnnmnist.eras). It calls tf.unpack and the positional
-# softmax_cross_entropy_with_logits(pred, y): 1.0.1's array_ops.py has only unstack, and 1.0
-# refused positional loss arguments; with tf.initialize_all_variables and its date (2016-11-03,
-# before 1.0), it ran on 0.11 or 0.12. 0.11 is not on PyPI; 0.12.1's sources are the nearest that
-# can be read. Its shuffle was unseeded: tf.set_random_seed(1) did not reach NumPy's global
-# generator then.
+# softmax_cross_entropy_with_logits(pred, y): 1.0.1's array_ops.py has only unstack, and its
+# nn_ops.py refuses positional arguments (`_sentinel`), while 0.12.1's takes (logits, labels);
+# with tf.initialize_all_variables and its date (2016-11-03, before 1.0.1's files, dated
+# 2017-03-06 in the wheel), it ran on 0.11 or 0.12. 0.11 is not on PyPI; 0.12.1's sources are the
+# nearest that can be read. Its shuffle was unseeded: tf.set_random_seed(1) did not reach NumPy's
+# global generator then.
 TF_ERA = "0.12"
 
 # tf.set_random_seed(1): the runner sets the graph seed; the shuffle, unseeded under 0.12, draws from a

@@ -14,9 +14,9 @@ tf = tfcompat.v1  # TF1: import tensorflow as tf
 # TF1: mnist = input_data.read_data_sets('data/', one_hot=True)
 
 # The TensorFlow release it ran on (rnnmnist.eras). It uses tf.AUTO_REUSE, which variable_scope.py
-# has in 1.4.1 and not in 1.2.1, and the post is dated 2018-01-05, when 1.4 was the current
-# release (1.5 came on 2018-01-26). It sets no graph seed, so in 1.4 its shuffle was unseeded;
-# otherwise 1.4's behaviour is today's.
+# has in 1.4.1 (its files dated 2017-12-08 in the wheel) and not in 1.2.1, and the post is dated
+# 2018-01-05. It sets no graph seed, so in 1.4 its shuffle was unseeded; otherwise 1.4's behaviour
+# is today's.
 TF_ERA = "1.4"
 
 # The post sets no seed; rnnmnist's default makes a run repeatable (--seed picks another).
