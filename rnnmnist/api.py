@@ -112,21 +112,17 @@ def execute(request: RunRequest, echo: Say | None = print, progress: TextIO | No
     from .tfcompat import tf
     variant = registry.load(request.variant)
     schedule, truncated, _ = request.schedule(variant)
+    era = request.era_of(variant)
     events = request.tensorboard and (request.tensorboard / request.variant
                                       / f"{results.utc_stamp()}_{file_stem(f'seed{request.seed}', request.fixes)}")
     curve = runner.run(variant, request.data_dir, request.seed, schedule, fixes=frozenset(request.fixes), echo=echo,
                        progress=progress, stop=stop, inter_op=request.inter_op_threads, checkpoint=request.checkpoint,
-                       events=events, era=request.era_of(variant))
+                       events=events, era=era)
     reference = None if request.fixes else variant.reference
     comparison = compare.compare(curve.points, reference, schedule.sample_sizes())
     record = results.record(request, variant.tutorial, variant.hyperparameters, schedule, truncated, curve,
                             comparison, len(variant.schedule.steps), tf.__version__,
-                            runner.threads(request.inter_op_threads))
-    if events:
-        record["tensorboard"] = str(events)
-    era = request.era_of(variant)
-    # the era and every behaviour it sets; whether the original run could be repeated
-    record["era"] = dict(era.to_dict(), own=era.name == variant.era, reproducible_then=era.reproducible)
+                            runner.threads(request.inter_op_threads), era, variant.era, events)
     return Run(request, record, comparison)
 
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import eras, runner
-from .dataset import read_data_sets
+from . import runner
 from .spec import BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS, Point, Schedule, Variant
 from .tfcompat import v1 as tf
 
@@ -16,10 +15,9 @@ from .tfcompat import v1 as tf
 class BareLoop:
     def __init__(self, variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None = None):
         self.schedule = schedule or variant.schedule
-        era = eras.get(variant.era)  # the release the tutorial ran on, as the runner's default
-        self.mnist = read_data_sets(data_dir, one_hot=True, seed=seed, first_epoch_shuffled=era.first_epoch_shuffled,
-                                    tail_carried=era.tail_carried)
-        self.graph, self.g = runner.build_graph(variant, seed, era=era)
+        # the release the tutorial ran on, as the runner's default
+        self.mnist = runner.data_sets(variant, data_dir, seed)
+        self.graph, self.g = runner.build_graph(variant, seed)
         self.sess = tf.Session(graph=self.graph)
         self.sess.run(self.g.init)
         self.shape = (self.schedule.batch_size, *variant.feed_shape)

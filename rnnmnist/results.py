@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from . import cpu
+from . import cpu, eras
 from .spec import Curve, Point, Schedule, file_stem
 
 if TYPE_CHECKING:
@@ -99,9 +99,10 @@ def provenance(tf_version: str, **extra: Any) -> dict[str, Any]:
 
 def record(request: "RunRequest", tutorial: str, hyperparameters: Mapping[str, Any], schedule: Schedule,
            truncated: bool, curve: Curve, comparison: "Comparison", steps_total: int, tf_version: str,
-           session_threads: dict[str, int]) -> dict[str, Any]:
+           session_threads: dict[str, int], era: eras.Era, own_era: str,
+           tensorboard: Path | None = None) -> dict[str, Any]:
     """A finished (or interrupted) run as the document that is saved: every field REQUIRED names, and more."""
-    return {
+    document = {
         "schema": SCHEMA,
         "variant": request.variant,
         "tutorial": tutorial,
@@ -123,8 +124,13 @@ def record(request: "RunRequest", tutorial: str, hyperparameters: Mapping[str, A
                        "reason": comparison.reason, "compared": comparison.compared,
                        "inside": comparison.inside, "allowed_outside": comparison.allowed_outside},
         "checkpoint": curve.checkpoint,
+        # the era and every behaviour it sets; whether the original run could be repeated
+        "era": dict(era.to_dict(), own=era.name == own_era, reproducible_then=era.reproducible),
         "provenance": provenance(tf_version, session_threads=session_threads),
     }
+    if tensorboard is not None:
+        document["tensorboard"] = str(tensorboard)
+    return document
 
 
 def redo_command(request: "RunRequest") -> str:
@@ -135,12 +141,14 @@ def redo_command(request: "RunRequest") -> str:
             words += [flag, str(value)]
     for fix in request.fixes:
         words += ["--fix", fix]
+    if request.era is not None:
+        words += ["--tf-semantics", request.era]
     return " ".join(words)
 
 
 def era_of(record: dict[str, Any]) -> str:
     """The TensorFlow era a saved run ran under; runs from before eras had 1.2's behaviour."""
-    return (record.get("era") or {}).get("name", "1.2")  # eras.TODAY, without importing the era table
+    return (record.get("era") or {}).get("name", eras.TODAY)
 
 
 def curve_of(record: dict[str, Any]) -> list[Point]:

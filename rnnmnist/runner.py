@@ -73,13 +73,21 @@ class NonFiniteLoss(Exception):
         self.step, self.value = step, value
 
 
+def data_sets(variant: Variant, data_dir: Path, seed: int, era: Era | None = None, **kwargs):
+    """MNIST as read_data_sets gives it under `era`'s next_batch (None: the tutorial's own release)."""
+    era = era or eras.get(variant.era)
+    return read_data_sets(data_dir, one_hot=True, seed=seed, first_epoch_shuffled=era.first_epoch_shuffled,
+                          tail_carried=era.tail_carried, **kwargs)
+
+
 def build_graph(variant: Variant, seed: int, fixes: frozenset[str] = frozenset(),
                 era: Era | None = None) -> tuple["tf.Graph", GraphHandles]:
     """Build the variant's graph in a fresh tf.Graph, inside a variable scope named after it.
 
     `era`: the TensorFlow release whose get_variable default initializer the LSTM kernel gets
-    (None: today's, glorot_uniform, as in every release from 1.0).
+    (None: the tutorial's own release).
     """
+    era = era or eras.get(variant.era)
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(seed)
@@ -88,7 +96,7 @@ def build_graph(variant: Variant, seed: int, fixes: frozenset[str] = frozenset()
         random.seed(seed)
         # 0.12's default initializer, given to the scope; from 1.0 on the default is today's
         initializer = (tf.uniform_unit_scaling_initializer()
-                       if era is not None and era.lstm_kernel_initializer == UNIFORM_UNIT_SCALING else None)
+                       if era.lstm_kernel_initializer == UNIFORM_UNIT_SCALING else None)
         with tf.variable_scope(variant.name, initializer=initializer):
             handles = variant.build(fixes)
     # initialize_all_variables() warns at exit if never run; a graph built only to inspect it is fine.
@@ -138,10 +146,8 @@ class Training:
         self.variant, self.schedule, self.echo = variant, schedule or variant.schedule, echo
         self.stop = stop or Stop()
         # tf.set_random_seed(seed) came before read_data_sets in TF1, which seeded its shuffle with it.
-        era = era or eras.get(variant.era)  # default: the release the tutorial ran on
-        self.mnist = read_data_sets(data_dir, one_hot=True, seed=seed, say=to_stderr if progress else _silent,
-                                    echo=echo or _silent, first_epoch_shuffled=era.first_epoch_shuffled,
-                                    tail_carried=era.tail_carried)
+        self.mnist = data_sets(variant, data_dir, seed, era, say=to_stderr if progress else _silent,
+                               echo=echo or _silent)
         self.graph, self.g = build_graph(variant, seed, fixes, era)
         self.curve = Curve()
         # TensorBoard, live: the graph now, each printed number as it is printed

@@ -136,8 +136,10 @@ def test_a_run_records_its_era_and_todays_behaviour_is_three_releases(tmp_path, 
     assert out.returncode == 0, out.stderr
     assert "with TF 1.1 semantics (the tutorial ran on 0.12)" in out.stdout
     (saved,) = (tmp_path / "morvan").glob("*.json")
-    era = json.loads(saved.read_text())["era"]
+    record = json.loads(saved.read_text())
+    era = record["era"]
     assert era["name"] == "1.1" and not era["own"] and not era["reproducible_then"] and era["tail_carried"]
+    assert record["command"].endswith(" --tf-semantics 1.1")  # the command that redoes it names the era
 
 
 def test_runs_from_before_eras_count_as_todays():
