@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import registry
 from .dataset import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
-from .parallel import threads_per_job
+from .cluster import threads_per_job
 from .results import EVIDENCE, RUNS
 from .spec import Schedule
 

@@ -158,19 +158,32 @@ _cache: dict[Path, RawMnist] = {}
 
 def load_raw(directory: Path, say=lambda s: None) -> RawMnist:
     """Verified arrays from `directory`, fetching missing files first (no network if all are there)."""
-    directory = Path(directory)
-    key = directory.resolve()
+    key = Path(directory).resolve()
     if key not in _cache:
-        if directory.exists() and not directory.is_dir():
-            raise DataError(f"{directory}: is a file, not a directory; give --data-dir a directory")
-        if any(not (directory / spec.name).exists() for spec in idx.FILES):
-            sources.ensure(directory, say)
-        try:
-            arrays = [idx.load(spec, directory) for spec in idx.FILES]
-        except DataError as e:
-            raise DataError(f"{e}; {sources.fetch_hint(directory)}") from None
-        _cache[key] = RawMnist(*arrays)
+        _cache[key] = RawMnist(*_verified(Path(directory), say))
     return _cache[key]
+
+
+def ensure(directory: Path, say=lambda s: None) -> None:
+    """MNIST fetched if need be and verified in `directory`, not kept in memory (a cluster worker's check)."""
+    if Path(directory).resolve() not in _cache:
+        _verified(Path(directory), say)
+
+
+def missing(directory: Path) -> bool:
+    """Whether a file of MNIST is not in `directory` (whether it verifies is not looked at)."""
+    return any(not (Path(directory) / spec.name).exists() for spec in idx.FILES)
+
+
+def _verified(directory: Path, say) -> list[np.ndarray]:
+    if directory.exists() and not directory.is_dir():
+        raise DataError(f"{directory}: is a file, not a directory; give --data-dir a directory")
+    if missing(directory):
+        sources.ensure(directory, say)
+    try:
+        return [idx.load(spec, directory) for spec in idx.FILES]
+    except DataError as e:
+        raise DataError(f"{e}; {sources.fetch_hint(directory)}") from None
 
 
 def read_data_sets(train_dir: str | Path, one_hot: bool = False, reshape: bool = True,

@@ -19,22 +19,8 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from .request import RunRequest
+from .cluster import Job
 from .stopping import NAMES, Stop
-
-
-@dataclass(frozen=True)
-class Job:
-    request: RunRequest
-    quiet: bool = False   # print only the comparison, as --quiet does
-
-    def to_json(self) -> str:
-        return json.dumps({"request": json.loads(self.request.to_json()), "quiet": self.quiet})
-
-    @classmethod
-    def from_json(cls, text: str) -> "Job":
-        data = json.loads(text)
-        return cls(RunRequest.from_json(json.dumps(data["request"])), data["quiet"])
 
 
 @dataclass(frozen=True)
@@ -88,7 +74,7 @@ def run(jobs: list[Job], n: int, say: Callable[[str], None] = print, stop: Stop 
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                         env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
                 proc.stdin.write(job.to_json() + "\n")
-                proc.stdin.close()
+                proc.stdin.flush()  # left open: a worker ends itself when its starter is gone
                 running[index], open_streams[index], answers[index] = proc, 2, {}
                 threading.Thread(target=pump, args=(index, proc.stdout, "out"), daemon=True).start()
                 threading.Thread(target=pump, args=(index, proc.stderr, "err"), daemon=True).start()

@@ -5,6 +5,7 @@ A thin layer over the Python API: it builds one `RunRequest` per run and hands e
 """
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Callable, NoReturn
 
 from . import eras, registry, stopping
+from .cluster import SCHEDULER_ENV
 from .idx import DataError
 from .request import RequestError, RunRequest
 from .results import EVIDENCE, RUNS
@@ -19,7 +21,8 @@ from .usage import Parser, positive, seed
 
 EXIT_DATA = 1      # MNIST missing or corrupt and not to be had
 EXIT_NAN = 3       # the training loss became NaN or infinite
-EXIT_WORKER = 4    # a --jobs worker failed
+EXIT_WORKER = 4    # a run on --jobs or --scheduler failed (after its retry)
+EXIT_CLUSTER = 5   # the Dask scheduler could not be reached, went away, or has workers with other software
 BROKEN_PIPE = "BrokenPipe"  # stdout closed by its reader
 EXIT_INTERRUPTED = {"KeyboardInterrupt": 128 + signal.SIGINT, "SIGTERM": 128 + signal.SIGTERM,
                     BROKEN_PIPE: 128 + signal.SIGPIPE}
@@ -34,8 +37,12 @@ def parser() -> Parser:
                    help="run K seeds (--seed, --seed + 1, ...), save each, and compare the documented numbers "
                         "with the band the seeds span (a verdict needs 5)")
     p.add_argument("--jobs", type=positive, default=1, metavar="N",
-                   help="with --variant all or --seeds K: run N at once, each in its own process with "
-                        "cores/N threads, lines prefixed with the run (default 1: one after another)")
+                   help="with --variant all or --seeds K: run N at once on a Dask LocalCluster, each in its own "
+                        "process with cores/N threads, lines prefixed with the run (default 1: one after another)")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=os.environ.get(SCHEDULER_ENV) or None,
+                   help=f"run on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786), as many at once "
+                        f"as its workers have threads; results are saved here (default: ${SCHEDULER_ENV}, else here)")
+    p.add_argument("--engine", choices=["dask", "pool"], default="dask", help=argparse.SUPPRESS)  # the bench's
     p.add_argument("--tensorboard", type=Path, metavar="DIR",
                    help="also write each run's curve as TensorBoard event files under DIR/<variant>/<run>")
     p.add_argument("--checkpoint", type=Path, metavar="DIR",
@@ -143,9 +150,15 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["RNNMNIST_VERBOSE"] = "1"
     requests = _requests(args, p, data_dir)  # usage errors before any fetch
     from . import dataset, sources
+    on_workers = bool(args.scheduler) or (args.jobs > 1 and len(requests) > 1)
     try:
-        # fetched (if need be) and loaded before Ctrl-C becomes a stop request: a fetch stops at once
-        dataset.load_raw(data_dir, say=(lambda line: None) if args.quiet else sources.to_stderr)
+        # fetched (if need be) before Ctrl-C becomes a stop request: a fetch stops at once. Loaded here
+        # only for runs made here; a cluster's workers see to it on their own machines.
+        say = (lambda line: None) if args.quiet else sources.to_stderr
+        if not on_workers:
+            dataset.load_raw(data_dir, say=say)
+        elif not args.scheduler:
+            dataset.ensure(data_dir, say=say)
     except DataError as e:
         print(f"rnnmnist: error: {e}", file=sys.stderr)
         return EXIT_DATA
@@ -154,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
               "run again to fetch it", file=sys.stderr)
         return EXIT_INTERRUPTED["KeyboardInterrupt"]
     stop = stopping.Stop()
-    if args.jobs > 1 and len(requests) > 1:
+    if on_workers:
         return _in_parallel(requests, args, stop)
     with stopping.on_signals(stop):
         return _in_turn(requests, args, stop)
@@ -192,21 +205,34 @@ def _in_turn(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
 
 
 def _in_parallel(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
-    """--jobs: each run in a worker process; this one prints their lines, saves their runs, sums up."""
-    from . import api, parallel
+    """--jobs, --scheduler: the runs on Dask workers; this process prints their lines, saves their runs, sums up."""
+    from . import api, cluster
     echo = _echo_to(stop)
-    jobs = [parallel.Job(request, args.quiet) for request in requests]
-    echo(f"{len(jobs)} runs, {args.jobs} at a time")
+    jobs = [cluster.Job(request, args.quiet) for request in requests]
+    echo(f"{len(jobs)} runs, " + (f"on the Dask cluster at {args.scheduler}" if args.scheduler
+                                  else f"{args.jobs} at a time"))
     kept: dict[int, object] = {}
 
-    def keep(f: "parallel.Finished") -> None:  # each run is saved as soon as its worker is done
+    def keep(f: "cluster.Finished") -> None:  # each run is saved as soon as it is back
         if f.record is not None:
             run = api.from_record(f.record)
             run.request = f.job.request  # where this process saves it, its TensorBoard and checkpoint
             api.keep(run, say=lambda line: echo(f"[{f.job.request.label}] {line}"))
             kept[jobs.index(f.job)] = run
 
-    finished = parallel.run(jobs, args.jobs, say=echo, stop=stop, finished_one=keep)
+    if args.engine == "pool":  # the hand-written pool, kept only to be measured against (rnnmnist.bench_cluster)
+        from . import parallel
+        finished = parallel.run(jobs, args.jobs, say=echo, stop=stop, finished_one=keep)
+    else:
+        if not args.verbose:  # its own reports of a lost worker or scheduler: said here in one line instead
+            cluster.silence_dask()
+        try:
+            with stopping.on_signals(stop):
+                finished = cluster.run(jobs, workers=None if args.scheduler else args.jobs, scheduler=args.scheduler,
+                                       say=echo, stop=stop, finished_one=keep)
+        except cluster.ClusterError as e:
+            print(f"rnnmnist: error: {e}", file=sys.stderr)
+            return EXIT_CLUSTER
     runs = dict(sorted(kept.items()))
     if args.seeds > 1:
         for start in range(0, len(requests), args.seeds):  # each variant's seeds, as in the sequential loop
@@ -222,8 +248,7 @@ def _in_parallel(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
         return EXIT_INTERRUPTED[stop.requested or interrupted[0]]
     failed = [f for f in finished if f.record is None]
     for f in failed:
-        print(f"rnnmnist: error: the run {f.job.request.label} failed ({f.error or f'exit code {f.returncode}'})",
-              file=sys.stderr)
+        print(f"rnnmnist: error: the run {f.job.request.label} failed ({f.error or 'no reason given'})", file=sys.stderr)
     return EXIT_WORKER if failed or len(finished) < len(jobs) else 0
 
 

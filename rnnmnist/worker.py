@@ -1,16 +1,25 @@
-"""`python -m rnnmnist.worker`: one `--jobs` run, in a process of its own (see `rnnmnist.parallel`).
+"""`python -m rnnmnist.worker`: one run in a process of its own, started by a cluster task (`rnnmnist.cluster`).
 
-Reads one job (a `RunRequest` and whether to be quiet) as JSON on stdin. Writes JSON lines on
-stdout: {"line": ...} for each line a run prints, then {"run": <the run's document>}, or
-{"error": ...} with a non-zero exit code. The parent saves the run; a worker writes no results.
+Reads one job (a `RunRequest` and whether to be quiet) as a JSON line on stdin, which its starter
+keeps open. Writes JSON lines on stdout: {"line": ...} for each line a run prints, then
+{"run": <the run's document>}, or {"error": ...} with a non-zero exit code. The starter saves
+nothing either: the run goes back to the client, which saves it.
 """
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
 
 from . import stopping
-from .parallel import Job
+from .cluster import Job
+
+
+def _end_with_starter() -> None:
+    """Once the task that started this process is gone (its worker killed), nobody waits for the run."""
+    sys.stdin.read()
+    os._exit(1)
 
 
 def main() -> int:
@@ -22,8 +31,9 @@ def main() -> int:
         print(json.dumps(message), flush=True)
 
     job = Job.from_json(sys.stdin.readline())
+    threading.Thread(target=_end_with_starter, daemon=True).start()
     stop = stopping.Stop()
-    with stopping.on_signals(stop):  # the parent forwards Ctrl-C and SIGTERM here
+    with stopping.on_signals(stop):  # the task passes Ctrl-C and SIGTERM on to here
         try:
             run = one_run(job.request, lambda line: emit(line=line), stop, quiet=job.quiet)
         except DataError as e:

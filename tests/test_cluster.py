@@ -1,0 +1,188 @@
+"""Runs on Dask, for real: a LocalCluster under Ctrl-C, and a `dask scheduler` with two `dask worker`
+processes on 127.0.0.1 that the test starts, loses a worker of, and stops. Every wait is bounded."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from rnnmnist import cluster, idx, results
+from rnnmnist.request import RunRequest
+
+TIMEOUT_S = 240  # any one wait here: a run of 120 steps takes seconds, even on the slow box
+
+
+def reproduce(*args: str, cwd: Path) -> subprocess.Popen:
+    # a session of its own: the test can Ctrl-C it and its LocalCluster as a terminal would, as a group
+    return subprocess.Popen([sys.executable, "-m", "rnnmnist.reproduce", *args], cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def read_until(proc: subprocess.Popen, done, seen: list[str]) -> None:
+    """Read stdout into `seen` until done(seen) (bounded by the caller's timeout on the process)."""
+    deadline = time.monotonic() + TIMEOUT_S
+    for line in proc.stdout:
+        seen.append(line)
+        if done(seen):
+            return
+        assert time.monotonic() < deadline, "".join(seen[-20:])
+    pytest.fail("stdout ended early:\n" + "".join(seen[-20:]) + proc.stderr.read())
+
+
+def training(seen: list[str], labels: tuple[str, ...], accuracies: int = 2) -> bool:
+    return all(sum(line.startswith(f"[{label}] 0.") for line in seen) >= accuracies for label in labels)
+
+
+def test_ctrl_c_stops_every_run_on_a_local_cluster_and_keeps_each(tmp_path, mnist_dir):
+    # A terminal's Ctrl-C reaches the whole foreground group: this process and its Dask workers.
+    proc = reproduce("--variant", "morvan", "--seeds", "2", "--jobs", "2", "--data-dir", str(mnist_dir),
+                     "--out", "res", cwd=tmp_path)
+    seen: list[str] = []
+    read_until(proc, lambda s: training(s, ("morvan seed 1", "morvan seed 2")), seen)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=TIMEOUT_S)
+    assert proc.returncode == 130, err
+    assert out.count("INTERRUPTED (KeyboardInterrupt) after") == 2 and "Traceback" not in out + err
+    saved = sorted((tmp_path / "res" / "morvan").glob("*.json"))
+    assert [p.name.split("_", 1)[1] for p in saved] == ["seed1_interrupted.json", "seed2_interrupted.json"]
+    assert all(results.load(p)["interrupted_by"] == "KeyboardInterrupt" for p in saved)
+
+
+@pytest.fixture
+def localhost_cluster(tmp_path, mnist_dir):
+    """`dask scheduler` and two `dask worker` (one thread each) on 127.0.0.1, in a directory whose
+    MNIST_data holds the files, as a worker machine's would; stopped, with all they started, after."""
+    here = tmp_path / "workers"
+    (here / "MNIST_data").mkdir(parents=True)
+    for spec in idx.FILES:
+        (here / "MNIST_data" / spec.name).symlink_to(mnist_dir / spec.name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RNNMNIST_", "DASK_"))}
+    started = [subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                 "--no-dashboard", "--scheduler-file", "scheduler.json"], cwd=here, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
+    try:
+        deadline = time.monotonic() + 60
+        while not (here / "scheduler.json").exists():
+            assert time.monotonic() < deadline and started[0].poll() is None, "the scheduler did not start"
+            time.sleep(0.2)
+        address = json.loads((here / "scheduler.json").read_text())["address"]
+        for name in ("w1", "w2"):
+            started.append(subprocess.Popen([sys.executable, "-m", "dask", "worker", address, "--nthreads", "1",
+                                             "--host", "127.0.0.1", "--no-dashboard", "--name", name], cwd=here,
+                                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                            start_new_session=True))
+        from distributed import Client
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address, here, started
+    finally:
+        for proc in started:
+            with_children = [proc.pid, *(c.pid for c in _children(proc.pid))]
+            for pid in with_children:
+                with _gone():
+                    os.kill(pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+
+
+def _children(pid: int) -> list[psutil.Process]:
+    with _gone():
+        return psutil.Process(pid).children(recursive=True)
+    return []
+
+
+class _gone:
+    """Suppress: the process is already gone."""
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        return kind is not None and issubclass(kind, (ProcessLookupError, psutil.NoSuchProcess))
+
+
+def test_an_ensemble_on_a_real_cluster_survives_a_killed_worker_and_a_lost_scheduler(tmp_path, localhost_cluster,
+                                                                                      mnist_dir):
+    address, workers_dir, started = localhost_cluster
+    client_dir = tmp_path / "client"  # no MNIST here: the workers see to it on their machine
+    client_dir.mkdir()
+    proc = reproduce("--variant", "morvan", "--seeds", "2", "--steps", "120", "--scheduler", address, "--out", "res",
+                     cwd=client_dir)
+    seen: list[str] = []
+    read_until(proc, lambda s: training(s, ("morvan seed 1",)), seen)
+    (on,) = [line.split()[-1] for line in seen if line.startswith("[morvan seed 1] on tcp://")]
+    from distributed import Client
+    with Client(address, timeout=30) as client:
+        pids = client.run(os.getpid)
+    os.kill(pids[on], signal.SIGKILL)  # the worker process, mid-run; its nanny starts another
+    out, err = proc.communicate(timeout=TIMEOUT_S)
+    out = "".join(seen) + out
+    assert proc.returncode == 0, err
+    assert "[morvan seed 1] started again on tcp://127.0.0.1:" in out and "(attempt 2)" in out
+    saved = {results.load(p)["seed"]: results.load(p) for p in (client_dir / "res" / "morvan").glob("*.json")}
+    assert sorted(saved) == [1, 2] and all(r["steps_run"] == 120 and r["status"] != results.INTERRUPTED
+                                           for r in saved.values())
+    assert not (client_dir / "MNIST_data").exists()
+    # The killed worker's run process ended with it: none is left running.
+    assert not [p for p in psutil.process_iter(["cmdline", "cwd"])
+                if "rnnmnist.worker" in (p.info["cmdline"] or []) and p.info["cwd"] == str(workers_dir)]
+    # The same seed as a LocalCluster run on this machine gives: the retried run lost nothing.
+    local = reproduce("--variant", "morvan", "--seeds", "2", "--steps", "120", "--jobs", "2", "--data-dir",
+                      str(mnist_dir), "--out", "local", "--quiet", cwd=client_dir)
+    assert local.wait(timeout=TIMEOUT_S) == 0, local.stderr.read()
+    for p in (client_dir / "local" / "morvan").glob("*.json"):
+        record = results.load(p)
+        assert results.curve_of(record) == results.curve_of(saved[record["seed"]])
+
+    # The scheduler goes away mid-run: one line that says what to do; what was saved stays.
+    proc = reproduce("--variant", "morvan", "--seed", "3", "--seeds", "2", "--steps", "120", "--scheduler", address,
+                     "--out", "res", cwd=client_dir)
+    read_until(proc, lambda s: training(s, ("morvan seed 3",), accuracies=1), seen)
+    started[0].kill()
+    out, err = proc.communicate(timeout=TIMEOUT_S)
+    assert proc.returncode == 5, err
+    assert err.startswith("rnnmnist: error: lost the Dask scheduler at ") and len(err.splitlines()) == 1, err
+    assert sorted(results.load(p)["seed"] for p in (client_dir / "res" / "morvan").glob("*.json")) == [1, 2]
+
+
+def test_a_scheduler_that_cannot_be_reached_is_one_line(tmp_path):
+    proc = reproduce("--variant", "morvan", "--seeds", "2", "--steps", "1", "--scheduler", "tcp://127.0.0.1:9",
+                     cwd=tmp_path)
+    out, err = proc.communicate(timeout=TIMEOUT_S)
+    assert proc.returncode == 5
+    assert err.startswith("rnnmnist: error: cannot reach the Dask scheduler at tcp://127.0.0.1:9 (") and \
+        "dask scheduler" in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "runs").exists()
+
+
+class _Client:
+    """What `check_workers` asks of a Dask client, for workers whose software is given."""
+    def __init__(self, software: dict[str, dict[str, str]]):
+        self.software = software
+
+    def run(self, function):
+        assert function is cluster.software
+        return self.software
+
+
+def test_a_worker_with_other_software_is_refused_in_one_line():
+    ours = cluster.software()
+    assert set(ours) == set(cluster.CHECKED) and "(sources " in ours["rnnmnist"]
+    cluster.check_workers(_Client({"tcp://10.0.0.2:4000": ours}))  # the same: accepted
+    for name, other in (("tensorflow", "2.20.0"), ("rnnmnist", "0.1.0 (sources 000000000000)")):
+        with pytest.raises(cluster.ClusterError) as refused:
+            cluster.check_workers(_Client({"tcp://10.0.0.2:4000": ours, "tcp://10.0.0.3:4000": {**ours, name: other}}))
+        message = str(refused.value)
+        assert message.startswith(f"the Dask worker tcp://10.0.0.3:4000 has {name} {other} where this machine has "
+                                  f"{ours[name]}: install the same there") and "\n" not in message
+
+
+def test_a_job_goes_to_a_worker_whole():
+    request = RunRequest.build("static-split", 7, steps=3, fixes=(), era="1.2", data_dir="d", out=None)
+    job = cluster.Job(request, quiet=True)
+    assert cluster.Job.from_json(job.to_json()) == job
