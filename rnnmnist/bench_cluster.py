@@ -1,16 +1,23 @@
 """`python -m rnnmnist.bench_cluster`: what running an ensemble on Dask costs, and how it scales on one machine.
 
 One ensemble (a variant's seeds, each cut to --steps) is run whole by the command line, timed
-from the outside as a user waits for it: one after another (--jobs 1), on a Dask LocalCluster of
-N workers for each N of --workers, and on the hand-written pool that Dask replaced, with 2 at a
-time. The configurations take turns within each round, in an order that rotates from round to
-round, so that a noisy machine slows them alike. Reported: each one's median wall time, its
-speed-up over one after another, and Dask / pool with 2 at a time as the median of the rounds'
-ratios with its 95% confidence interval (the overhead the engine adds).
+from the outside as a user waits for it: one after another (--jobs 1), and on a Dask
+LocalCluster of N workers for each N of --workers. The configurations take turns within each
+round, in an order that rotates from round to round, so that a noisy machine slows them alike.
+Reported: each one's median wall time and its speed-up over one after another.
+
+The hand-written process pool that Dask replaced was timed against it by this benchmark at
+commits 242bdd5 and ae95896, the last that had both (`results/bench/cluster-20261129T140035Z.json`
+and `cluster-20261129T141431Z.json`, `dask_over_pool_jobs2`: Dask / pool with 2 at a time, the
+median of the rounds' ratios).
+
+`--project FILE ...` projects, on paper, an ensemble of every tutorial on K machines from a
+benchmark of `python -m rnnmnist.bench` (its full-run times with two runs side by side).
 """
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -18,16 +25,13 @@ import time
 from pathlib import Path
 
 from . import registry
-from .bench import median_ci95
+from .bench import makespan
 from .dataset import default_data_dir
 from .results import EVIDENCE, RUNS
 
-ENGINES = ("dask", "pool")  # the pool is measured only while it still exists
-
-
 def configurations(workers: list[int]) -> list[tuple[str, int]]:
-    """(engine, runs at once): one after another, Dask with each worker count, the pool with 2."""
-    return [("sequential", 1), *(("dask", n) for n in workers), *((("pool", 2),) if "pool" in ENGINES else ())]
+    """(engine, runs at once): one after another, then Dask with each worker count."""
+    return [("sequential", 1), *(("dask", n) for n in workers)]
 
 
 def name_of(engine: str, n: int) -> str:
@@ -38,7 +42,7 @@ def time_one(engine: str, n: int, variant: str, seeds: int, steps: int, data_dir
     """Seconds for the whole command, as a user waits for it (a process start and TensorFlow's import included)."""
     args = ["--variant", variant, "--seeds", str(seeds), "--steps", str(steps), "--quiet", "--data-dir", str(data_dir)]
     if engine != "sequential":
-        args += ["--jobs", str(n), "--engine", engine]
+        args += ["--jobs", str(n)]
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "rnnmnist.reproduce", *args, "--out", out],
@@ -49,48 +53,89 @@ def time_one(engine: str, n: int, variant: str, seeds: int, steps: int, data_dir
     return elapsed
 
 
+MACHINES = (1, 2, 5, 10, 25, 50)
+PROJECTED_SEEDS = 20
+
+
+def projection(bench: dict, seeds: int = PROJECTED_SEEDS, machines: tuple[int, ...] = MACHINES) -> list[float]:
+    """Seconds for `seeds` seeds of every tutorial on each number of 2-core machines, two runs at a time on each.
+
+    The runs in the order `--variant all --seeds K` submits them, each to the first free slot (what
+    Dask does with them), each as long as the benchmark's full run with two side by side. Leaves
+    out what the engine adds (about a second per ensemble: the benchmark above) and the transfer
+    of the results (a few hundred kB per run).
+    """
+    per_run = [m["projected_jobs2_s"] for m in bench["measurements"] for _ in range(seeds)]
+    return [makespan(per_run, 2 * k) for k in machines]
+
+
+def cpu_label(provenance: dict) -> str:
+    isa = provenance.get("cpu_isa")
+    flags = ("flags not recorded" if isa is None else "with AVX-512" if "avx512f" in isa
+             else "AVX2 without AVX-512" if "avx2" in isa else "without AVX2")
+    return f"{provenance.get('cpu', 'unknown CPU')}, {flags}"
+
+
+def projection_table(paths: list[Path]) -> str:
+    """The Markdown table of `projection` for each benchmark file, a column each."""
+    import json
+    from tabulate import tabulate
+    benches = [(path, json.loads(path.read_text())) for path in paths]
+    columns = [projection(bench) for _, bench in benches]
+    headers = ["machines (2 cores each)",
+               *(f"{cpu_label(b['provenance'])} ({Path(p).name})" for p, b in benches)]
+    rows = [[str(k), *(_hours(column[i]) for column in columns)] for i, k in enumerate(MACHINES)]
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def _hours(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m rnnmnist.bench_cluster", description=__doc__.splitlines()[0])
     p.add_argument("--variant", default="morvan", choices=registry.names())
     p.add_argument("--seeds", type=int, default=4, help="runs in the ensemble (default 4)")
     p.add_argument("--steps", type=int, default=200, help="steps of each run (default 200)")
     p.add_argument("--rounds", type=int, default=3, help="rounds, each configuration once per round (default 3)")
-    p.add_argument("--workers", default="1,2,4", help="Dask worker counts to time (default 1,2,4)")
+    p.add_argument("--workers", default="2,3,4", help="Dask worker counts to time (default 2,3,4)")
     p.add_argument("--data-dir", type=Path, default=None, metavar="DIR")
     p.add_argument("--out", type=Path, default=RUNS, metavar="DIR",
                    help=f"the JSON goes to DIR/bench/ (default: {RUNS}/; the committed ones: --out {EVIDENCE})")
+    p.add_argument("--project", type=Path, nargs="+", metavar="FILE",
+                   help=f"print the wall time of {PROJECTED_SEEDS} seeds of every tutorial on K machines, from "
+                        f"these `python -m rnnmnist.bench` results, and exit")
     args = p.parse_args(argv)
-    workers = [int(n) for n in args.workers.split(",")]
+    if args.project:
+        print(projection_table(args.project))
+        return 0
+    try:
+        workers = [int(n) for n in args.workers.split(",")]
+    except ValueError:
+        workers = []
+    if not workers or min(workers) < 2:  # --jobs 1 is one after another, timed already
+        p.error(f"--workers takes worker counts of 2 or more, comma-separated, got {args.workers!r}")
     from tabulate import tabulate
     from . import results
     from .tfcompat import tf
     started = time.perf_counter()
     configs = configurations(workers)
     walls: dict[str, list[float]] = {name_of(*c): [] for c in configs}
-    ratios: list[float] = []
     for r in range(args.rounds):
         order = configs[r % len(configs):] + configs[:r % len(configs)]
-        this_round = {}
         for engine, n in order:
             print(f"round {r + 1}: {name_of(engine, n)} ...", file=sys.stderr, end="", flush=True)
-            this_round[(engine, n)] = time_one(engine, n, args.variant, args.seeds, args.steps,
-                                               args.data_dir or default_data_dir())
-            walls[name_of(engine, n)].append(this_round[(engine, n)])
-            print(f" {this_round[(engine, n)]:.1f} s", file=sys.stderr, flush=True)
-        if ("dask", 2) in this_round and ("pool", 2) in this_round:
-            ratios.append(this_round[("dask", 2)] / this_round[("pool", 2)])
-    median = {name: sorted(w)[len(w) // 2] for name, w in walls.items()}
+            walls[name_of(engine, n)].append(time_one(engine, n, args.variant, args.seeds, args.steps,
+                                                      args.data_dir or default_data_dir()))
+            print(f" {walls[name_of(engine, n)][-1]:.1f} s", file=sys.stderr, flush=True)
+    median = {name: statistics.median(w) for name, w in walls.items()}
     one_by_one = median[name_of("sequential", 1)]
     rows = [[name, f"{median[name]:.1f}", f"{one_by_one / median[name]:.2f}", " ".join(f"{w:.1f}" for w in walls[name])]
             for name in walls]
     print(tabulate(rows, headers=["configuration", "median wall s", "speed-up", "each round, s"], tablefmt="github"))
-    overhead = None
-    if ratios:
-        ratios.sort()
-        overhead = {"median": ratios[len(ratios) // 2], "rounds": ratios, "ci95": median_ci95(ratios)}
-        print(f"Dask / pool, 2 at a time: {overhead['median']:.3f} (rounds: {', '.join(f'{x:.3f}' for x in ratios)})")
     record = {"kind": "bench-cluster", "variant": args.variant, "seeds": args.seeds, "steps": args.steps,
-              "rounds": args.rounds, "wall_s": walls, "median_wall_s": median, "dask_over_pool_jobs2": overhead,
+              "rounds": args.rounds, "wall_s": walls, "median_wall_s": median,
               "command": results.command_line(), "wall_time_s": time.perf_counter() - started,
               "provenance": results.provenance(tf.__version__)}
     print(f"saved {results.write_json(args.out / 'bench', 'cluster-' + results.utc_stamp(), record)}")

@@ -41,7 +41,7 @@ from .request import RunRequest
 from .stopping import Stop
 
 RETRIES = 1                 # a run lost with its process or worker runs once more, then is reported as failed
-CONNECT_TIMEOUT_S = 10      # to reach an existing scheduler
+CONNECT_TIMEOUT_S = 5       # to reach an existing scheduler (and to reach it again if it goes)
 WORKERS_TIMEOUT_S = 60      # for an existing scheduler to have a worker at all
 LINES_GRACE_S = 10          # for a finished run's last lines to arrive after its result
 CHECKED = ("rnnmnist", "tensorflow", "tf-keras")  # a worker must have these as this machine has them

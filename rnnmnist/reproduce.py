@@ -5,7 +5,6 @@ A thin layer over the Python API: it builds one `RunRequest` per run and hands e
 """
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
@@ -42,7 +41,6 @@ def parser() -> Parser:
     p.add_argument("--scheduler", metavar="ADDRESS", default=os.environ.get(SCHEDULER_ENV) or None,
                    help=f"run on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786), as many at once "
                         f"as its workers have threads; results are saved here (default: ${SCHEDULER_ENV}, else here)")
-    p.add_argument("--engine", choices=["dask", "pool"], default="dask", help=argparse.SUPPRESS)  # the bench's
     p.add_argument("--tensorboard", type=Path, metavar="DIR",
                    help="also write each run's curve as TensorBoard event files under DIR/<variant>/<run>")
     p.add_argument("--checkpoint", type=Path, metavar="DIR",
@@ -139,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown variant {args.variant!r}; known variants: {', '.join(known)}, or all")
     if args.variant == "all" and args.fix:
         p.error("--fix applies to one variant: give --variant NAME")
+    if args.scheduler and args.jobs > 1:
+        p.error("give --jobs or --scheduler, not both: a cluster runs as many at once as its workers have threads")
     data_dir = p.data_dir(args)
     from . import results
     try:
@@ -220,19 +220,15 @@ def _in_parallel(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
             api.keep(run, say=lambda line: echo(f"[{f.job.request.label}] {line}"))
             kept[jobs.index(f.job)] = run
 
-    if args.engine == "pool":  # the hand-written pool, kept only to be measured against (rnnmnist.bench_cluster)
-        from . import parallel
-        finished = parallel.run(jobs, args.jobs, say=echo, stop=stop, finished_one=keep)
-    else:
-        if not args.verbose:  # its own reports of a lost worker or scheduler: said here in one line instead
-            cluster.silence_dask()
-        try:
-            with stopping.on_signals(stop):
-                finished = cluster.run(jobs, workers=None if args.scheduler else args.jobs, scheduler=args.scheduler,
-                                       say=echo, stop=stop, finished_one=keep)
-        except cluster.ClusterError as e:
-            print(f"rnnmnist: error: {e}", file=sys.stderr)
-            return EXIT_CLUSTER
+    if not args.verbose:  # its own reports of a lost worker or scheduler: said here in one line instead
+        cluster.silence_dask()
+    try:
+        with stopping.on_signals(stop):
+            finished = cluster.run(jobs, workers=None if args.scheduler else args.jobs, scheduler=args.scheduler,
+                                   say=echo, stop=stop, finished_one=keep)
+    except cluster.ClusterError as e:
+        print(f"rnnmnist: error: {e}", file=sys.stderr)
+        return EXIT_CLUSTER
     runs = dict(sorted(kept.items()))
     if args.seeds > 1:
         for start in range(0, len(requests), args.seeds):  # each variant's seeds, as in the sequential loop

@@ -104,14 +104,20 @@ def test_data_command_verifies_without_network(mnist_dir, tmp_path):
     assert out.stdout.count("verified") == 4
 
 
-def test_all_runs_every_variant_and_ends_with_a_summary(tmp_path, mnist_dir):
-    out = cli("--variant", "all", "--steps", "20", "--quiet", "--data-dir", str(mnist_dir), "--out", "res",
-              cwd=tmp_path, timeout=600)
-    assert out.returncode == 0, out.stderr
-    summary = out.stdout[out.stdout.rindex("| variant"):].splitlines()
-    assert [row.split("|")[1].strip() for row in summary[2:]] == registry.names()
-    assert all("(truncated)" in row for row in summary[2:])
-    assert {p.parent.name for p in (tmp_path / "res").glob("*/*_truncated.json")} == set(registry.names())
+def test_all_runs_every_variant_and_ends_with_a_summary_and_so_does_jobs(tmp_path, mnist_dir):
+    from rnnmnist import results
+    summaries, curves = {}, {}
+    for how, jobs in (("turn", ()), ("jobs", ("--jobs", "2"))):
+        out = cli("--variant", "all", "--steps", "20", "--quiet", *jobs, "--data-dir", str(mnist_dir), "--out", how,
+                  cwd=tmp_path, timeout=600)
+        assert out.returncode == 0, out.stderr
+        summary = out.stdout[out.stdout.rindex("| variant"):].splitlines()
+        assert [row.split("|")[1].strip() for row in summary[2:]] == registry.names()
+        assert all("(truncated)" in row for row in summary[2:])
+        summaries[how] = [row.split("|")[1:4] + row.split("|")[5:] for row in summary]  # all but the wall time
+        curves[how] = {p.parent.name: results.curve_of(results.load(p)) for p in (tmp_path / how).glob("*/*.json")}
+        assert set(curves[how]) == set(registry.names())
+    assert summaries["jobs"] == summaries["turn"] and curves["jobs"] == curves["turn"]
 
 
 def test_a_fixed_run_is_named_and_recorded_as_such(tmp_path, mnist_dir):

@@ -51,7 +51,7 @@ def test_ctrl_c_stops_every_run_on_a_local_cluster_and_keeps_each(tmp_path, mnis
     assert proc.returncode == 130, err
     assert out.count("INTERRUPTED (KeyboardInterrupt) after") == 2 and "Traceback" not in out + err
     saved = sorted((tmp_path / "res" / "morvan").glob("*.json"))
-    assert [p.name.split("_", 1)[1] for p in saved] == ["seed1_interrupted.json", "seed2_interrupted.json"]
+    assert sorted(p.name.split("_", 1)[1] for p in saved) == ["seed1_interrupted.json", "seed2_interrupted.json"]
     assert all(results.load(p)["interrupted_by"] == "KeyboardInterrupt" for p in saved)
 
 
@@ -131,13 +131,10 @@ def test_an_ensemble_on_a_real_cluster_survives_a_killed_worker_and_a_lost_sched
     # The killed worker's run process ended with it: none is left running.
     assert not [p for p in psutil.process_iter(["cmdline", "cwd"])
                 if "rnnmnist.worker" in (p.info["cmdline"] or []) and p.info["cwd"] == str(workers_dir)]
-    # The same seed as a LocalCluster run on this machine gives: the retried run lost nothing.
-    local = reproduce("--variant", "morvan", "--seeds", "2", "--steps", "120", "--jobs", "2", "--data-dir",
-                      str(mnist_dir), "--out", "local", "--quiet", cwd=client_dir)
-    assert local.wait(timeout=TIMEOUT_S) == 0, local.stderr.read()
-    for p in (client_dir / "local" / "morvan").glob("*.json"):
-        record = results.load(p)
-        assert results.curve_of(record) == results.curve_of(saved[record["seed"]])
+    # What the same seed gives here, in this process: the retried run lost nothing.
+    from rnnmnist import api
+    here = api.execute(RunRequest.build("morvan", 1, steps=120, data_dir=mnist_dir, out=None), echo=None, progress=None)
+    assert here.curve == results.curve_of(saved[1])
 
     # The scheduler goes away mid-run: one line that says what to do; what was saved stays.
     proc = reproduce("--variant", "morvan", "--seed", "3", "--seeds", "2", "--steps", "120", "--scheduler", address,

@@ -71,3 +71,24 @@ def test_makespan_gives_each_run_in_turn_to_the_first_free_worker():
     from rnnmnist.bench import makespan
     assert makespan([25, 11, 10, 1, 1], 2) == 25 and makespan([3, 3, 2, 2, 2], 2) == 7
     assert makespan([1, 1, 10, 25], 2) == 26  # the order matters, as it does for --jobs
+
+
+def test_the_cluster_bench_times_each_configuration_and_saves(tmp_path, mnist_dir):
+    out = subprocess.run([sys.executable, "-m", "rnnmnist.bench_cluster", "--seeds", "2", "--steps", "3", "--rounds",
+                          "1", "--workers", "2", "--data-dir", str(mnist_dir), "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    (saved,) = (tmp_path / "bench").glob("cluster-*.json")
+    record = json.loads(saved.read_text())
+    assert record["kind"] == "bench-cluster" and record["seeds"] == 2 and record["steps"] == 3
+    assert set(record["median_wall_s"]) >= {"one after another", "dask, 2 at a time"}
+    assert all(len(walls) == 1 and walls[0] > 0 for walls in record["wall_s"].values())
+    assert "| one after another" in out.stdout
+
+
+def test_the_projection_gives_the_runs_to_machines_as_dask_would():
+    from rnnmnist.bench_cluster import projection
+    bench = {"measurements": [{"projected_jobs2_s": 100.0}, {"projected_jobs2_s": 10.0}]}
+    # 2 tutorials x 2 seeds in submission order, 2 slots per machine
+    assert projection(bench, seeds=2, machines=(1, 2)) == [110.0, 100.0]
+    assert projection(bench, seeds=4, machines=(1,)) == [220.0]  # 100 100 | 100 100, then the 10s fill in

@@ -100,3 +100,10 @@ def test_readme_shows_the_reports_era_table_as_generated():
     start = report.index("| variant ", report.index("## Each tutorial's own era"))
     table = report[start:].split("\n\n", 1)[0]
     assert table in section("Which TensorFlow each tutorial ran on"), "copy the era table of results/REPORT.md"
+
+
+def test_readme_projects_a_large_ensemble_from_the_committed_benchmarks():
+    from rnnmnist.bench_cluster import projection_table
+    benches = [REPO / "results" / "bench" / name for name in ("20261124T071121Z.json", "20261129T120119Z.json")]
+    assert projection_table(benches) in section("How long things take"), \
+        "copy the table of python -m rnnmnist.bench_cluster --project " + " ".join(str(p) for p in benches)

@@ -77,7 +77,7 @@ def test_sigterm_to_jobs_stops_every_worker_and_keeps_their_runs(tmp_path, mnist
     assert proc.returncode == 143, err
     assert out.count("INTERRUPTED (SIGTERM) after") == 2 and "Traceback" not in out + err
     saved = sorted((tmp_path / "res" / "morvan").glob("*.json"))
-    assert [p.name.split("_", 1)[1] for p in saved] == ["seed1_interrupted.json", "seed2_interrupted.json"]
+    assert sorted(p.name.split("_", 1)[1] for p in saved) == ["seed1_interrupted.json", "seed2_interrupted.json"]
     assert all(results.load(p)["interrupted_by"] == "SIGTERM" for p in saved)
 
 
@@ -91,7 +91,7 @@ def test_a_reader_that_goes_away_stops_every_worker_of_jobs(tmp_path, mnist_dir)
     proc.wait(timeout=120)
     assert proc.returncode == 128 + signal.SIGPIPE and "Traceback" not in err, err
     saved = sorted((tmp_path / "res" / "morvan").glob("*.json"))
-    assert [p.name.split("_", 1)[1] for p in saved] == ["seed1_interrupted.json", "seed2_interrupted.json"]
+    assert sorted(p.name.split("_", 1)[1] for p in saved) == ["seed1_interrupted.json", "seed2_interrupted.json"]
     assert all(results.load(p)["steps_run"] < 782 for p in saved)
 
 
