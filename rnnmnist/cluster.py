@@ -82,7 +82,6 @@ class Finished:
     job: Job
     record: dict | None   # the run's document, if it got that far
     error: str | None     # why not, in one line
-    attempts: int = 1     # how many times it was started
 
 
 def threads_per_job(jobs: int) -> int:
@@ -200,7 +199,8 @@ def run(jobs: list[Job], *, workers: int | None = None, scheduler: str | None = 
     events: queue.Queue = queue.Queue()
     client.subscribe_topic(topic, lambda event: events.put(event[1]))
     stop_event, stop_reason = Event(stop_name, client=client), Variable(stop_name, client=client)
-    futures = {client.submit(_run_on_worker, job.to_json(), topic, i, stop_name, software(), retries=RETRIES,
+    ours = software()
+    futures = {client.submit(_run_on_worker, job.to_json(), topic, i, stop_name, ours, retries=RETRIES,
                              pure=False, key=f"rnnmnist-{job.request.variant}-seed{job.request.seed}-{i}-{token}"): i
                for i, job in enumerate(jobs_sent)}
     attempts: dict[int, list[str]] = {i: [] for i in range(len(jobs))}
@@ -250,7 +250,7 @@ def run(jobs: list[Job], *, workers: int | None = None, scheduler: str | None = 
                 del ended[i]
                 if outcome.get("skipped"):
                     continue
-                finished[i] = Finished(jobs[i], outcome.get("run"), outcome.get("error"), max(1, len(attempts[i])))
+                finished[i] = Finished(jobs[i], outcome.get("run"), outcome.get("error"))
                 finished_one(finished[i])
     finally:
         with contextlib.suppress(Exception):

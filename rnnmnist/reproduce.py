@@ -138,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.variant == "all" and args.fix:
         p.error("--fix applies to one variant: give --variant NAME")
     if args.scheduler and args.jobs > 1:
-        p.error("give --jobs or --scheduler, not both: a cluster runs as many at once as its workers have threads")
+        p.error(f"give --jobs or --scheduler (here {args.scheduler}, perhaps from ${SCHEDULER_ENV}), not both: a cluster "
+                f"runs as many at once as its workers have threads")
     data_dir = p.data_dir(args)
     from . import results
     try:
