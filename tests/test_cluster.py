@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from rnnmnist import cluster, idx, results
+from rnnmnist import cluster, idx, results, sources
 from rnnmnist.request import RunRequest
 
 TIMEOUT_S = 240  # any one wait here: a run of 120 steps takes seconds, even on the slow box
@@ -57,13 +57,13 @@ def test_ctrl_c_stops_every_run_on_a_local_cluster_and_keeps_each(tmp_path, mnis
 
 @pytest.fixture
 def localhost_cluster(tmp_path, mnist_dir):
-    """`dask scheduler` and two `dask worker` (one thread each) on 127.0.0.1, in a directory whose
-    MNIST_data holds the files, as a worker machine's would; stopped, with all they started, after."""
+    """`dask scheduler` and two `dask worker` (one thread each) on 127.0.0.1, in a directory without
+    MNIST, which they fetch from a mirror (the test's own copy) as a new machine would from the
+    internet; stopped, with all they started, after."""
     here = tmp_path / "workers"
-    (here / "MNIST_data").mkdir(parents=True)
-    for spec in idx.FILES:
-        (here / "MNIST_data" / spec.name).symlink_to(mnist_dir / spec.name)
+    here.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RNNMNIST_", "DASK_"))}
+    env[sources.URL_ENV] = f"file://{mnist_dir.resolve()}/"
     started = [subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
                                  "--no-dashboard", "--scheduler-file", "scheduler.json"], cwd=here, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
@@ -127,6 +127,9 @@ def test_an_ensemble_on_a_real_cluster_survives_a_killed_worker_and_a_lost_sched
     saved = {results.load(p)["seed"]: results.load(p) for p in (client_dir / "res" / "morvan").glob("*.json")}
     assert sorted(saved) == [1, 2] and all(r["steps_run"] == 120 and r["status"] != results.INTERRUPTED
                                            for r in saved.values())
+    # MNIST fetched by the workers, on their machine, once, verified; none here
+    assert sum(line.startswith("[morvan seed ") and "] downloading file://" in line for line in out.splitlines()) == 4
+    assert sources.status(workers_dir / "MNIST_data") == {spec.name: None for spec in idx.FILES}
     assert not (client_dir / "MNIST_data").exists()
     # The killed worker's run process ended with it: none is left running.
     assert not [p for p in psutil.process_iter(["cmdline", "cwd"])
