@@ -111,15 +111,15 @@ def test_an_ensemble_on_a_real_cluster_survives_a_killed_worker_and_a_lost_sched
     address, workers_dir, started = localhost_cluster
     client_dir = tmp_path / "client"  # no MNIST here: the workers see to it on their machine
     client_dir.mkdir()
+    from distributed import Client
+    with Client(address, timeout=30) as client:
+        pids = client.run(os.getpid)  # asked first: the kill below must land early even on a fast CPU
     proc = reproduce("--variant", "morvan", "--seeds", "2", "--steps", "120", "--scheduler", address, "--out", "res",
                      cwd=client_dir)
     seen: list[str] = []
-    read_until(proc, lambda s: training(s, ("morvan seed 1",)), seen)
+    read_until(proc, lambda s: training(s, ("morvan seed 1",), accuracies=1), seen)
     (on,) = [line.split()[-1] for line in seen if line.startswith("[morvan seed 1] on tcp://")]
-    from distributed import Client
-    with Client(address, timeout=30) as client:
-        pids = client.run(os.getpid)
-    os.kill(pids[on], signal.SIGKILL)  # the worker process, mid-run; its nanny starts another
+    os.kill(pids[on], signal.SIGKILL)  # the worker process, at step 0 of its run; its nanny starts another
     out, err = proc.communicate(timeout=TIMEOUT_S)
     out = "".join(seen) + out
     assert proc.returncode == 0, err
