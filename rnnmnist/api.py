@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, TextIO
 from . import compare, registry, results
 from .request import RunRequest  # noqa: F401  (rnnmnist.RunRequest)
 from .results import RUNS
-from .spec import Point, file_stem, titled
+from .spec import Point, file_stem
 from .stopping import Stop
 
 Say = Callable[[str], None]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import subprocess
 import sys
@@ -25,10 +24,10 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from . import registry
-from .dataset import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
 from .cluster import threads_per_job
 from .results import EVIDENCE, RUNS
 from .spec import Schedule
+from .usage import Parser
 
 
 @dataclass(frozen=True)
@@ -224,12 +223,11 @@ def table(rows: list[Measurement]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m rnnmnist.bench", description=__doc__.splitlines()[0])
+    p = Parser(prog="python -m rnnmnist.bench", description=__doc__.splitlines()[0])
     p.add_argument("--variant", action="append", metavar="NAME", help="only these (repeatable; default: all)")
     p.add_argument("--rounds", type=int, default=24, help="alternating rounds per variant (default 24)")
     p.add_argument("--segment", type=float, default=0.5, metavar="S", help="seconds per segment (default 0.5)")
-    p.add_argument("--data-dir", type=Path, metavar="DIR",
-                   help=f"MNIST directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR}/)")
+    p.add_data_dir()
     p.add_argument("--out", type=Path, default=RUNS, metavar="DIR",
                    help=f"the JSON goes to DIR/bench/ (default: {RUNS}/; the committed benchmarks: --out {EVIDENCE})")
     p.add_argument("--paired", type=float, default=6.0, metavar="S",
@@ -238,8 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kind", choices=("runner", "bare"), default="runner", help=argparse.SUPPRESS)
     p.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    data_dir = p.data_dir(args)
     if args.worker:
-        _serve(args.worker, args.kind, args.data_dir or default_data_dir(), args.threads)
+        _serve(args.worker, args.kind, data_dir, args.threads)
         return 0
     started = time.perf_counter()
     names = args.variant or registry.names()
@@ -254,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         print(f"measuring {name} ...", file=sys.stderr, end="", flush=True)
         t = time.perf_counter()
-        rows.append(measure(name, args.data_dir or default_data_dir(), args.rounds, args.segment, args.paired))
+        rows.append(measure(name, data_dir, args.rounds, args.segment, args.paired))
         print(f" {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
     print(table(rows))
     record = {"kind": "bench", "measurements": [asdict(m) for m in rows], "command": results.command_line(),

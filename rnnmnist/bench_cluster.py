@@ -16,7 +16,6 @@ benchmark of `python -m rnnmnist.bench` (its full-run times with two runs side b
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import sys
@@ -26,30 +25,25 @@ from pathlib import Path
 
 from . import registry
 from .bench import makespan
-from .dataset import default_data_dir
 from .results import EVIDENCE, RUNS
+from .usage import Parser, positive
 
-def configurations(workers: list[int]) -> list[tuple[str, int]]:
-    """(engine, runs at once): one after another, then Dask with each worker count."""
-    return [("sequential", 1), *(("dask", n) for n in workers)]
-
-
-def name_of(engine: str, n: int) -> str:
-    return "one after another" if engine == "sequential" else f"{engine}, {n} at a time"
+def name_of(n: int) -> str:
+    """A configuration by how many run at once: 1 is one after another, more are Dask workers."""
+    return "one after another" if n == 1 else f"dask, {n} at a time"
 
 
-def time_one(engine: str, n: int, variant: str, seeds: int, steps: int, data_dir: Path) -> float:
+def time_one(n: int, variant: str, seeds: int, steps: int, data_dir: Path) -> float:
     """Seconds for the whole command, as a user waits for it (a process start and TensorFlow's import included)."""
-    args = ["--variant", variant, "--seeds", str(seeds), "--steps", str(steps), "--quiet", "--data-dir", str(data_dir)]
-    if engine != "sequential":
-        args += ["--jobs", str(n)]
+    args = ["--variant", variant, "--seeds", str(seeds), "--steps", str(steps), "--quiet", "--data-dir", str(data_dir),
+            "--jobs", str(n)]
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "rnnmnist.reproduce", *args, "--out", out],
                               capture_output=True, text=True)
         elapsed = time.perf_counter() - started
     if done.returncode != 0:
-        raise RuntimeError(f"{name_of(engine, n)} failed: {done.stderr.strip().splitlines()[-1:]}")
+        raise RuntimeError(f"{name_of(n)} failed: {done.stderr.strip().splitlines()[-1:]}")
     return elapsed
 
 
@@ -94,13 +88,13 @@ def _hours(seconds: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m rnnmnist.bench_cluster", description=__doc__.splitlines()[0])
+    p = Parser(prog="python -m rnnmnist.bench_cluster", description=__doc__.splitlines()[0])
     p.add_argument("--variant", default="morvan", choices=registry.names())
-    p.add_argument("--seeds", type=int, default=4, help="runs in the ensemble (default 4)")
-    p.add_argument("--steps", type=int, default=200, help="steps of each run (default 200)")
-    p.add_argument("--rounds", type=int, default=3, help="rounds, each configuration once per round (default 3)")
+    p.add_argument("--seeds", type=positive, default=4, help="runs in the ensemble (default 4)")
+    p.add_argument("--steps", type=positive, default=200, help="steps of each run (default 200)")
+    p.add_argument("--rounds", type=positive, default=3, help="rounds, each configuration once per round (default 3)")
     p.add_argument("--workers", default="2,3,4", help="Dask worker counts to time (default 2,3,4)")
-    p.add_argument("--data-dir", type=Path, default=None, metavar="DIR")
+    p.add_data_dir()
     p.add_argument("--out", type=Path, default=RUNS, metavar="DIR",
                    help=f"the JSON goes to DIR/bench/ (default: {RUNS}/; the committed ones: --out {EVIDENCE})")
     p.add_argument("--project", type=Path, nargs="+", metavar="FILE",
@@ -119,18 +113,17 @@ def main(argv: list[str] | None = None) -> int:
     from tabulate import tabulate
     from . import results
     from .tfcompat import tf
+    data_dir = p.data_dir(args)
     started = time.perf_counter()
-    configs = configurations(workers)
-    walls: dict[str, list[float]] = {name_of(*c): [] for c in configs}
+    configs = [1, *workers]
+    walls: dict[str, list[float]] = {name_of(n): [] for n in configs}
     for r in range(args.rounds):
-        order = configs[r % len(configs):] + configs[:r % len(configs)]
-        for engine, n in order:
-            print(f"round {r + 1}: {name_of(engine, n)} ...", file=sys.stderr, end="", flush=True)
-            walls[name_of(engine, n)].append(time_one(engine, n, args.variant, args.seeds, args.steps,
-                                                      args.data_dir or default_data_dir()))
-            print(f" {walls[name_of(engine, n)][-1]:.1f} s", file=sys.stderr, flush=True)
+        for n in configs[r % len(configs):] + configs[:r % len(configs)]:
+            print(f"round {r + 1}: {name_of(n)} ...", file=sys.stderr, end="", flush=True)
+            walls[name_of(n)].append(time_one(n, args.variant, args.seeds, args.steps, data_dir))
+            print(f" {walls[name_of(n)][-1]:.1f} s", file=sys.stderr, flush=True)
     median = {name: statistics.median(w) for name, w in walls.items()}
-    one_by_one = median[name_of("sequential", 1)]
+    one_by_one = median[name_of(1)]
     rows = [[name, f"{median[name]:.1f}", f"{one_by_one / median[name]:.2f}", " ".join(f"{w:.1f}" for w in walls[name])]
             for name in walls]
     print(tabulate(rows, headers=["configuration", "median wall s", "speed-up", "each round, s"], tablefmt="github"))

@@ -159,8 +159,8 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
         yield client
 
 
-def check_workers(client) -> None:
-    """Every worker has this machine's software, or ClusterError says which has what."""
+def check_workers(client) -> dict[str, str]:
+    """This machine's software, which every worker has; else ClusterError says which has what."""
     ours = software()
     try:
         theirs = client.run(software)
@@ -171,25 +171,27 @@ def check_workers(client) -> None:
         problem = mismatch(found, ours, address)
         if problem:
             raise ClusterError(problem)
+    return ours
 
 
 def run(jobs: list[Job], *, workers: int | None = None, scheduler: str | None = None,
         say: Callable[[str], None] = print, stop: Stop | None = None,
-        finished_one: Callable[[Finished], None] = lambda f: None, client=None) -> list[Finished]:
+        finished_one: Callable[[Finished], None] = lambda f: None) -> list[Finished]:
     """Run the jobs on Dask; print their lines through `say` as they come; never raise but ClusterError.
 
-    `workers`: a LocalCluster of that many processes; `scheduler`: an existing cluster's address;
-    `client`: a Dask client already made. A request on `stop` (signals, a closed stdout) stops every
-    run after its step in progress. `finished_one` gets each run as it ends (to save it at once).
-    Returns the runs that were started, in the order given.
+    `workers`: a LocalCluster of that many processes; `scheduler`: an existing cluster's address.
+    A request on `stop` (signals, a closed stdout) stops every run after its step in progress.
+    `finished_one` gets each run as it ends (to save it at once). Returns the runs that were
+    started, in the order given.
     """
-    stop = stop or Stop()
-    if client is None:
-        with connect(workers, scheduler) as made:
-            return run(jobs, say=say, stop=stop, finished_one=finished_one, client=made,
-                       workers=workers, scheduler=scheduler)
+    with connect(workers, scheduler) as client:
+        ours = check_workers(client)
+        return _run_on(client, ours, jobs, workers, scheduler, say, stop or Stop(), finished_one)
+
+
+def _run_on(client, ours: dict[str, str], jobs: list[Job], workers: int | None, scheduler: str | None,
+            say: Callable[[str], None], stop: Stop, finished_one: Callable[[Finished], None]) -> list[Finished]:
     from distributed import Event, Variable, wait
-    check_workers(client)
     if workers:  # one machine, `workers` runs at once: each run its share of the cores
         jobs_sent = [replace(j, request=j.request.but(inter_op_threads=threads_per_job(workers), out=None)) for j in jobs]
     else:        # each worker gives its runs their share of its machine's cores
@@ -199,7 +201,6 @@ def run(jobs: list[Job], *, workers: int | None = None, scheduler: str | None = 
     events: queue.Queue = queue.Queue()
     client.subscribe_topic(topic, lambda event: events.put(event[1]))
     stop_event, stop_reason = Event(stop_name, client=client), Variable(stop_name, client=client)
-    ours = software()
     futures = {client.submit(_run_on_worker, job.to_json(), topic, i, stop_name, ours, retries=RETRIES,
                              pure=False, key=f"rnnmnist-{job.request.variant}-seed{job.request.seed}-{i}-{token}"): i
                for i, job in enumerate(jobs_sent)}

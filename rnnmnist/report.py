@@ -153,8 +153,7 @@ def render(directory: Path, groups: dict, left_out: list[Path]) -> str:
     for (name, fixes, era), runs in groups.items():
         variant = registry.load(name)
         schedule = results.schedule_of(runs[0][1])
-        curves = [results.curve_of(record) for _, record in runs]
-        result = compare.ensemble(curves, None if fixes else variant.reference, schedule.sample_sizes())
+        curves, result = _compared(name, fixes, [record for _, record in runs])
         compared[(name, fixes)].append((era, result))
         title = group_title(name, fixes, era)
         seeds = sorted(record["seed"] for _, record in runs)
@@ -176,8 +175,9 @@ def render(directory: Path, groups: dict, left_out: list[Path]) -> str:
         else:
             last = _last_accuracies(curves)
             if last:
+                by_seed = sorted(zip([record["seed"] for _, record in runs], last[1]))  # paired in the curves' order
                 sections += [f"Last accuracy reached ({last[0]}): " + ", ".join(
-                    f"{v:.4f} (seed {s})" for s, v in zip(seeds, last[1])), ""]
+                    f"{v:.4f} (seed {seed})" for seed, v in by_seed), ""]
         png = plot_name(name, fixes, era)
         if (directory / png).exists():
             sections += [f"![{title}]({png})", ""]

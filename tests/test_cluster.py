@@ -2,6 +2,7 @@
 processes on 127.0.0.1 that the test starts, loses a worker of, and stops. Every wait is bounded."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -83,27 +84,15 @@ def localhost_cluster(tmp_path, mnist_dir):
             client.wait_for_workers(2, timeout=60)
         yield address, here, started
     finally:
+        gone = (ProcessLookupError, psutil.NoSuchProcess)
         for proc in started:
-            with_children = [proc.pid, *(c.pid for c in _children(proc.pid))]
-            for pid in with_children:
-                with _gone():
+            children = []
+            with contextlib.suppress(*gone):
+                children = psutil.Process(proc.pid).children(recursive=True)
+            for pid in [proc.pid, *(c.pid for c in children)]:
+                with contextlib.suppress(*gone):
                     os.kill(pid, signal.SIGKILL)
             proc.wait(timeout=30)
-
-
-def _children(pid: int) -> list[psutil.Process]:
-    with _gone():
-        return psutil.Process(pid).children(recursive=True)
-    return []
-
-
-class _gone:
-    """Suppress: the process is already gone."""
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, value, tb):
-        return kind is not None and issubclass(kind, (ProcessLookupError, psutil.NoSuchProcess))
 
 
 def test_an_ensemble_on_a_real_cluster_survives_a_killed_worker_and_a_lost_scheduler(tmp_path, localhost_cluster,
