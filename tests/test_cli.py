@@ -16,9 +16,10 @@ from rnnmnist import registry, reproduce
 REPO = Path(__file__).resolve().parent.parent
 
 
-def cli(*args, cwd, module="rnnmnist.reproduce", timeout=300, env=None):
+def cli(*args, cwd, module="rnnmnist.reproduce", timeout=300):
+    """The command in a process of its own, for what the process decides; the rest use `reproduce_here`."""
     return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+                          timeout=timeout)
 
 
 def test_list_shows_every_variant_with_a_description(tmp_path):
@@ -46,22 +47,22 @@ def test_list_shows_every_variant_with_a_description(tmp_path):
     (["--variant", "morvan", "--data-dir", "afile"], "--data-dir afile is a file"),
     (["--variant", "morvan", "--out", "afile"], "cannot write results to --out afile"),
 ])
-def test_bad_input_is_one_line_and_exit_2(tmp_path, args, expect):
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, expect, reproduce_here):
     (tmp_path / "afile").write_text("x")
-    out = cli(*args, cwd=tmp_path, timeout=60)
+    out = reproduce_here(*args, cwd=tmp_path)
     assert out.returncode == 2, out.stderr
     assert expect in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "Traceback" not in out.stderr
 
 
-def test_corrupt_data_is_one_line_with_the_fix(tmp_path):
+def test_corrupt_data_is_one_line_with_the_fix(tmp_path, reproduce_here):
     data = tmp_path / "data"
     data.mkdir()
     from rnnmnist import idx
     for spec in idx.FILES:
         (data / spec.name).write_bytes(b"\x1f\x8b\x08 truncated")
-    out = cli("--variant", "morvan", "--steps", "1", "--data-dir", str(data), cwd=tmp_path)
+    out = reproduce_here("--variant", "morvan", "--steps", "1", "--data-dir", str(data), cwd=tmp_path)
     assert out.returncode == 1
     assert "Traceback" not in out.stderr
     error = [line for line in out.stderr.splitlines() if "error" in line]
@@ -90,9 +91,9 @@ def test_truncated_run_prints_compares_and_saves(tmp_path, mnist_dir):
     assert "Extracting" not in out.stderr and "WARNING" not in out.stderr  # TensorFlow's noise is hidden
 
 
-def test_quiet_prints_only_the_comparison(tmp_path, mnist_dir):
-    out = cli("--variant", "morvan", "--steps", "21", "--quiet", "--data-dir", str(mnist_dir), "--out", "res",
-              cwd=tmp_path)
+def test_quiet_prints_only_the_comparison(tmp_path, mnist_dir, reproduce_here):
+    out = reproduce_here("--variant", "morvan", "--steps", "21", "--quiet", "--data-dir", str(mnist_dir),
+                         "--out", "res", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "Extracting" not in out.stdout and "verdict:" in out.stdout
     assert out.stderr == ""
@@ -105,6 +106,10 @@ def test_data_command_verifies_without_network(mnist_dir, tmp_path):
 
 
 def test_all_runs_every_variant_and_ends_with_a_summary_and_so_does_jobs(tmp_path, mnist_dir):
+    """--jobs and one after another give the same curves to the bit: a worker's one session per run and
+    the tutorial's default session (one inter-op thread per core, run by hand) alike. Thread pools belong
+    to a process: both sides run in processes of their own. tests/test_cluster.py checks a --jobs
+    ensemble of seeds and its live lines."""
     from rnnmnist import results
     summaries, curves = {}, {}
     for how, jobs in (("turn", ()), ("jobs", ("--jobs", "2"))):
@@ -120,34 +125,14 @@ def test_all_runs_every_variant_and_ends_with_a_summary_and_so_does_jobs(tmp_pat
     assert summaries["jobs"] == summaries["turn"] and curves["jobs"] == curves["turn"]
 
 
-def test_a_fixed_run_is_named_and_recorded_as_such(tmp_path, mnist_dir):
-    out = cli("--variant", "softmax-bug", "--fix", "softmax", "--steps", "3", "--quiet", "--data-dir", str(mnist_dir),
-              "--out", "res", cwd=tmp_path)
+def test_a_fixed_run_is_named_and_recorded_as_such(tmp_path, mnist_dir, reproduce_here):
+    out = reproduce_here("--variant", "softmax-bug", "--fix", "softmax", "--steps", "3", "--quiet",
+                         "--data-dir", str(mnist_dir), "--out", "res", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "this is not the tutorial's graph" in out.stdout and "verdict: no reference" in out.stdout
     (saved,) = (tmp_path / "res" / "softmax-bug").glob("*.json")
     assert saved.name.endswith("_seed0_fix-softmax_truncated.json")
     assert json.loads(saved.read_text())["fixes"] == ["softmax"]
-
-
-def test_jobs_run_side_by_side_and_give_each_seed_its_own_curve(tmp_path, mnist_dir):
-    from rnnmnist import results
-    from rnnmnist.request import THREADS_ENV
-    out = cli("--variant", "morvan", "--seed", "4", "--seeds", "2", "--steps", "41", "--jobs", "2",
-              "--data-dir", str(mnist_dir), "--out", "res", cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
-    assert "[morvan seed 4] 0." in out.stdout and "[morvan seed 5] 0." in out.stdout
-    assert "morvan: 2 seeds against" in out.stdout and out.stdout.rstrip().endswith("| reproduced |")
-    saved = {results.load(p)["seed"]: results.load(p) for p in (tmp_path / "res" / "morvan").glob("*.json")}
-    assert sorted(saved) == [4, 5]
-    assert saved[5]["command"].startswith("python -m rnnmnist.reproduce --variant morvan --seed 5 ")
-    # A worker's one thread gives the bits of a run started by hand, and of the tutorial's default
-    # session (one thread per core). Thread pools belong to a process: compare across processes.
-    by_hand = cli("--variant", "morvan", "--seed", "5", "--steps", "41", "--quiet", "--data-dir", str(mnist_dir),
-                  "--out", "default", cwd=tmp_path, env={**os.environ, THREADS_ENV: str(os.cpu_count())})
-    assert by_hand.returncode == 0, by_hand.stderr
-    (other,) = (tmp_path / "default" / "morvan").glob("*.json")
-    assert [p["value"] for p in saved[5]["curve"]] == [p["value"] for p in results.load(other)["curve"]]
 
 
 def test_a_reader_gone_before_the_list_is_exit_141_without_a_traceback(tmp_path):
@@ -160,8 +145,8 @@ def test_a_reader_gone_before_the_list_is_exit_141_without_a_traceback(tmp_path)
     assert stderr == ""
 
 
-def test_runs_go_to_runs_not_to_the_committed_evidence(tmp_path, mnist_dir):
-    out = cli("--variant", "morvan", "--steps", "1", "--quiet", "--data-dir", str(mnist_dir), cwd=tmp_path)
+def test_runs_go_to_runs_not_to_the_committed_evidence(tmp_path, mnist_dir, reproduce_here):
+    out = reproduce_here("--variant", "morvan", "--steps", "1", "--quiet", "--data-dir", str(mnist_dir), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert len(list((tmp_path / "runs" / "morvan").glob("*.json"))) == 1 and not (tmp_path / "results").exists()
     assert "runs/" in (REPO / ".gitignore").read_text().splitlines()
@@ -188,17 +173,19 @@ def test_a_truncated_run_does_not_print_the_tutorials_closing_lines(tiny_mnist):
     assert "[truncated] final test accuracy after step 12: " in lines[-1] or name == "static-projection"
 
 
-def test_a_failed_fetch_leaves_no_empty_results_folder(tmp_path):
-    env = {**os.environ, "RNNMNIST_MNIST_URL": "http://127.0.0.1:9/", "PIP_CONFIG_FILE": os.devnull,
-           "PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_FIND_LINKS": "", "PIP_RETRIES": "0", "PIP_TIMEOUT": "3"}
-    out = cli("--variant", "morvan", "--steps", "1", "--data-dir", "nodata", "--out", "res", cwd=tmp_path, env=env)
+def test_a_failed_fetch_leaves_no_empty_results_folder(tmp_path, monkeypatch, reproduce_here):
+    for name, value in {"RNNMNIST_MNIST_URL": "http://127.0.0.1:9/", "PIP_CONFIG_FILE": os.devnull,
+                        "PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_FIND_LINKS": "", "PIP_RETRIES": "0",
+                        "PIP_TIMEOUT": "3"}.items():
+        monkeypatch.setenv(name, value)
+    out = reproduce_here("--variant", "morvan", "--steps", "1", "--data-dir", "nodata", "--out", "res", cwd=tmp_path)
     assert out.returncode != 0 and "Traceback" not in out.stderr
     assert not (tmp_path / "res").exists()
 
 
-def test_tensorboard_events_say_how_to_see_them(tmp_path, mnist_dir):
-    out = cli("--variant", "morvan", "--steps", "1", "--quiet", "--tensorboard", "tb", "--data-dir", str(mnist_dir),
-              cwd=tmp_path)
+def test_tensorboard_events_say_how_to_see_them(tmp_path, mnist_dir, reproduce_here):
+    out = reproduce_here("--variant", "morvan", "--steps", "1", "--quiet", "--tensorboard", "tb",
+                         "--data-dir", str(mnist_dir), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     from rnnmnist import tensorboard
     assert "tensorboard --logdir tb" in out.stdout

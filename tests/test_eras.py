@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -123,16 +121,15 @@ def test_the_lstm_kernel_gets_that_releases_default_initializer(name, limit):
     assert k.shape == (256, 512) and limit * 0.98 < np.abs(k).max() <= limit and not b.any()
 
 
-def test_a_run_records_its_era_and_todays_behaviour_is_three_releases(tmp_path, mnist_dir):
+def test_a_run_records_its_era_and_todays_behaviour_is_three_releases(tmp_path, mnist_dir, reproduce_here):
     from rnnmnist import registry, runner
     variant = registry.load("static-split")
     curves = {name: [p.value for p in runner.run(variant, mnist_dir, 0, variant.schedule.truncated(20), echo=None,
                                                  progress=None, era=eras.get(name)).points]
               for name in ("1.0", "1.2", "1.4", "1.14")}
     assert curves["1.2"] == curves["1.4"] == curves["1.14"] != curves["1.0"]
-    out = subprocess.run([sys.executable, "-m", "rnnmnist.reproduce", "--variant", "morvan", "--steps", "1",
-                          "--tf-semantics", "1.1", "--quiet", "--data-dir", str(mnist_dir), "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300)
+    out = reproduce_here("--variant", "morvan", "--steps", "1", "--tf-semantics", "1.1", "--quiet",
+                         "--data-dir", str(mnist_dir), "--out", str(tmp_path), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "with TF 1.1 semantics (the tutorial ran on 0.12)" in out.stdout
     (saved,) = (tmp_path / "morvan").glob("*.json")

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
-import sys
 from dataclasses import replace
 
 import pytest
@@ -37,18 +35,20 @@ def test_runner_and_tutorial_loop_agree_bit_for_bit(name, mnist_dir):
     assert len(ours) == 12 + (3 if variant.schedule.epoch_mean_loss else 0)
 
 
-def test_bench_runs_and_saves(tmp_path, mnist_dir):
-    out = subprocess.run([sys.executable, "-m", "rnnmnist.bench", "--variant", "static-split", "--rounds", "2",
-                          "--segment", "0.3", "--paired", "0.5", "--data-dir", str(mnist_dir), "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    assert "runner / bare" in out.stdout and "static-split" in out.stdout
+# The two benchmarks run in this process (their workers in processes of their own): a process of their own
+# would only add a TensorFlow import.
+def test_bench_runs_and_saves(tmp_path, mnist_dir, capsys):
+    from rnnmnist import bench
+    assert bench.main(["--variant", "static-split", "--rounds", "2", "--segment", "0.3", "--paired", "0.5",
+                       "--data-dir", str(mnist_dir), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "runner / bare" in out and "static-split" in out
     (saved,) = (tmp_path / "bench").glob("*.json")
     record = json.loads(saved.read_text())
     assert record["seeds"] == {"static-split": registry.load("static-split").seed} and record["wall_time_s"] > 0
     (m,) = record["measurements"]
     assert m["variant"] == "static-split" and m["runner_steps_per_s"] > 0 and m["eval_peak_rss_mib"] > 0
-    assert m["paired_steps_per_s"] > 0 and m["projected_jobs2_s"] > 0 and "(--jobs 2)" in out.stdout
+    assert m["paired_steps_per_s"] > 0 and m["projected_jobs2_s"] > 0 and "(--jobs 2)" in out
     assert len(m["round_ratios"]) == 2 and m["ratio"] == statistics.median(m["round_ratios"])
     assert m["ratio_ci95"] is None  # two rounds bound nothing at 95%
 
@@ -73,17 +73,17 @@ def test_makespan_gives_each_run_in_turn_to_the_first_free_worker():
     assert makespan([1, 1, 10, 25], 2) == 26  # the order matters, as it does for --jobs
 
 
-def test_the_cluster_bench_times_each_configuration_and_saves(tmp_path, mnist_dir):
-    out = subprocess.run([sys.executable, "-m", "rnnmnist.bench_cluster", "--seeds", "2", "--steps", "3", "--rounds",
-                          "1", "--workers", "2", "--data-dir", str(mnist_dir), "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
+def test_the_cluster_bench_times_each_configuration_and_saves(tmp_path, mnist_dir, capsys):
+    from rnnmnist import bench_cluster
+    assert bench_cluster.main(["--seeds", "2", "--steps", "3", "--rounds", "1", "--workers", "2",
+                               "--data-dir", str(mnist_dir), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
     (saved,) = (tmp_path / "bench").glob("cluster-*.json")
     record = json.loads(saved.read_text())
     assert record["kind"] == "bench-cluster" and record["seeds"] == 2 and record["steps"] == 3
     assert set(record["median_wall_s"]) >= {"one after another", "dask, 2 at a time"}
     assert all(len(walls) == 1 and walls[0] > 0 for walls in record["wall_s"].values())
-    assert "| one after another" in out.stdout
+    assert "| one after another" in out
 
 
 def test_the_projection_gives_the_runs_to_machines_as_dask_would():

@@ -4,8 +4,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
 from rnnmnist.pitfalls import LESSONS, Board, load
 from rnnmnist import registry
 from rnnmnist.pitfalls.api_drift import tf1_originals
@@ -58,13 +56,16 @@ def test_double_softmax_has_smaller_gradients_and_learns_slower(mnist_dir):
     assert 0.2 < buggy["test_accuracy"] < fixed["test_accuracy"]  # it learns, more slowly
 
 
-@pytest.fixture(scope="module")
-def drift(mnist_dir):
-    return lesson("api-drift", data_dir=mnist_dir)
+def part(name, *args):
+    """One part of the api-drift lesson: its facts and what it printed."""
+    from rnnmnist.pitfalls import api_drift
+    lines = []
+    facts = getattr(api_drift, name)(Board(echo=lines.append), *args)
+    return facts, "\n".join(lines)
 
 
-def test_api_drift_errors_are_todays(drift):
-    facts, _ = drift
+def test_api_drift_errors_are_todays():
+    facts, _ = part("removed_and_changed")
     assert facts["examples"] == ("ModuleNotFoundError", "No module named 'tensorflow.examples'")
     assert facts["contrib"][0] == "AttributeError" and "contrib" in facts["contrib"][1]
     assert facts["unpack"][0] == "AttributeError" and "unpack" in facts["unpack"][1]
@@ -77,9 +78,8 @@ def test_api_drift_errors_are_todays(drift):
     assert facts["positional_minimize"][1].startswith("No gradients provided for any variable")
 
 
-def test_api_drift_converter_findings(drift):
-    facts, text = drift
-    converter = facts["converter"]  # from the variant modules' `# TF1:` lines: no tutorial pages needed
+def test_api_drift_converter_findings():
+    converter, _ = part("converted")  # from the variant modules' `# TF1:` lines: no tutorial pages needed
     assert converter["issues_reported"] == 0  # although it leaves code broken, and fails on one file
     assert converter["static_split"]["parse_failed"]
     assert "tf.unpack" in converter["morvan"]["still_broken"]
@@ -91,9 +91,9 @@ def test_api_drift_converter_findings(drift):
     assert loss["minimize"][1].startswith("No gradients provided for any variable")
 
 
-def test_api_drift_shows_two_releases_defaults_in_numbers(drift):
-    facts, text = drift
-    losses = facts["eras"]["losses"]
+def test_api_drift_shows_two_releases_defaults_in_numbers(mnist_dir):
+    facts, text = part("release_defaults", mnist_dir)
+    losses = facts["losses"]
     assert len(losses["1.0"]) == len(losses["1.2"]) == 10 and losses["1.0"] != losses["1.2"]
     assert "TF 1.0 (the tutorial's own" in text and "mnist.py@1.0.1" in text
 

@@ -57,13 +57,12 @@ ERRORS = [["--variant", "x"], ["--variant", "morvan", "--steps", "0"], ["--varia
 
 
 @pytest.mark.parametrize("args", ERRORS, ids=" ".join)
-def test_the_error_table_shows_what_the_program_prints(args, tmp_path):
+def test_the_error_table_shows_what_the_program_prints(args, tmp_path, reproduce_here):
     (tmp_path / "afile").write_text("x")
     (tmp_path / "bad").mkdir()
     for spec in idx.FILES:
         (tmp_path / "bad" / spec.name).write_bytes(b"\x1f\x8b\x08 truncated")
-    out = subprocess.run([sys.executable, "-m", "rnnmnist.reproduce", *args], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=120)
+    out = reproduce_here(*args, cwd=tmp_path)
     line = out.stderr.strip()
     assert out.returncode in (1, 2) and "\n" not in line
     assert line in section("When things go wrong"), line

@@ -65,7 +65,7 @@ def _outer_attributes_only(names: list[str]) -> list[str]:
     return [n for n in names if not any(o != n and n.startswith(o + ".") for o in names)]
 
 
-def _removed_and_changed(board: Board) -> Facts:
+def removed_and_changed(board: Board) -> Facts:
     facts: Facts = {}
     _, facts["examples"] = attempt(lambda: importlib.import_module("tensorflow.examples.tutorials.mnist"))
     _, facts["contrib"] = attempt(lambda: v1.contrib.rnn.BasicLSTMCell)
@@ -111,7 +111,7 @@ def _removed_and_changed(board: Board) -> Facts:
     return facts
 
 
-def _converter(board: Board) -> Facts:
+def converted(board: Board) -> Facts:
     names = registry.names()
     facts: Facts = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -183,7 +183,7 @@ def _stem(name: str) -> str:
     return name.replace("-", "_")
 
 
-def _eras(board: Board, data_dir: Path) -> Facts:
+def release_defaults(board: Board, data_dir: Path) -> Facts:
     """What the release underneath changes in numbers: one tutorial, one seed, two releases' defaults."""
     from .. import eras, runner
     from ..spec import BATCH_LOSS
@@ -204,9 +204,10 @@ def _eras(board: Board, data_dir: Path) -> Facts:
     return {"losses": losses, "mean": mean}
 
 
+# The lesson in three parts, each runnable alone (the tests run them side by side)
 def run(board: Board, data_dir: Path | None = None, **_) -> Facts:
     from ..dataset import default_data_dir
-    facts = _removed_and_changed(board)
-    facts["converter"] = _converter(board)
-    facts["eras"] = _eras(board, data_dir or default_data_dir())
+    facts = removed_and_changed(board)
+    facts["converter"] = converted(board)
+    facts["eras"] = release_defaults(board, data_dir or default_data_dir())
     return facts
