@@ -132,8 +132,8 @@ def test_an_ensemble_on_a_real_cluster_survives_a_killed_worker_and_a_lost_sched
     assert here.curve == results.curve_of(saved[1])
 
     # The scheduler goes away mid-run: one line that says what to do; what was saved stays.
-    proc = reproduce("--variant", "morvan", "--seed", "3", "--seeds", "2", "--steps", "120", "--scheduler", address,
-                     "--out", "res", cwd=client_dir)
+    proc = reproduce("--variant", "morvan", "--seed", "3", "--steps", "120", "--scheduler", address, "--out", "res",
+                     cwd=client_dir)
     read_until(proc, lambda s: training(s, ("morvan seed 3",), accuracies=1), seen)
     started[0].kill()
     out, err = proc.communicate(timeout=TIMEOUT_S)
