@@ -123,11 +123,11 @@ def test_the_lstm_kernel_gets_that_releases_default_initializer(name, limit):
 
 def test_a_run_records_its_era_and_todays_behaviour_is_three_releases(tmp_path, mnist_dir, reproduce_here):
     from rnnmnist import registry, runner
-    variant = registry.load("static-split")
-    curves = {name: [p.value for p in runner.run(variant, mnist_dir, 0, variant.schedule.truncated(20), echo=None,
+    variant = registry.load("morvan")  # the cheapest graph to build; its LSTM takes the default initializer too
+    curves = {name: [p.value for p in runner.run(variant, mnist_dir, 0, variant.schedule.truncated(41), echo=None,
                                                  progress=None, era=eras.get(name)).points]
               for name in ("1.0", "1.2", "1.4", "1.14")}
-    assert curves["1.2"] == curves["1.4"] == curves["1.14"] != curves["1.0"]
+    assert len(curves["1.0"]) == 3 and curves["1.2"] == curves["1.4"] == curves["1.14"] != curves["1.0"]
     out = reproduce_here("--variant", "morvan", "--steps", "1", "--tf-semantics", "1.1", "--quiet",
                          "--data-dir", str(mnist_dir), "--out", str(tmp_path), cwd=tmp_path)
     assert out.returncode == 0, out.stderr

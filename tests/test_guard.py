@@ -39,15 +39,15 @@ def test_runner_and_tutorial_loop_agree_bit_for_bit(name, mnist_dir):
 # would only add a TensorFlow import.
 def test_bench_runs_and_saves(tmp_path, mnist_dir, capsys):
     from rnnmnist import bench
-    assert bench.main(["--variant", "static-split", "--rounds", "2", "--segment", "0.3", "--paired", "0.5",
+    assert bench.main(["--variant", "morvan", "--rounds", "2", "--segment", "0.3", "--paired", "0.5",
                        "--data-dir", str(mnist_dir), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "runner / bare" in out and "static-split" in out
+    assert "runner / bare" in out and "morvan" in out
     (saved,) = (tmp_path / "bench").glob("*.json")
     record = json.loads(saved.read_text())
-    assert record["seeds"] == {"static-split": registry.load("static-split").seed} and record["wall_time_s"] > 0
+    assert record["seeds"] == {"morvan": registry.load("morvan").seed} and record["wall_time_s"] > 0
     (m,) = record["measurements"]
-    assert m["variant"] == "static-split" and m["runner_steps_per_s"] > 0 and m["eval_peak_rss_mib"] > 0
+    assert m["variant"] == "morvan" and m["runner_steps_per_s"] > 0 and m["eval_peak_rss_mib"] > 0
     assert m["paired_steps_per_s"] > 0 and m["projected_jobs2_s"] > 0 and "(--jobs 2)" in out
     assert len(m["round_ratios"]) == 2 and m["ratio"] == statistics.median(m["round_ratios"])
     assert m["ratio_ci95"] is None  # two rounds bound nothing at 95%
