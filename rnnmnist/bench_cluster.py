@@ -33,6 +33,10 @@ def name_of(n: int) -> str:
     return "one after another" if n == 1 else f"dask, {n} at a time"
 
 
+class RunFailed(Exception):
+    """A timed command failed: nothing it measured is kept."""
+
+
 def time_one(n: int, variant: str, seeds: int, steps: int, data_dir: Path) -> float:
     """Seconds for the whole command, as a user waits for it (a process start and TensorFlow's import included)."""
     args = ["--variant", variant, "--seeds", str(seeds), "--steps", str(steps), "--quiet", "--data-dir", str(data_dir),
@@ -43,7 +47,9 @@ def time_one(n: int, variant: str, seeds: int, steps: int, data_dir: Path) -> fl
                               capture_output=True, text=True)
         elapsed = time.perf_counter() - started
     if done.returncode != 0:
-        raise RuntimeError(f"{name_of(n)} failed: {done.stderr.strip().splitlines()[-1:]}")
+        said = (done.stderr.strip().splitlines() or ["nothing on stderr"])[-1]
+        raise RunFailed(f"{name_of(n)}: python -m rnnmnist.reproduce {' '.join(args)} exited with {done.returncode} "
+                        f"({said})")
     return elapsed
 
 
@@ -120,7 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     for r in range(args.rounds):
         for n in configs[r % len(configs):] + configs[:r % len(configs)]:
             print(f"round {r + 1}: {name_of(n)} ...", file=sys.stderr, end="", flush=True)
-            walls[name_of(n)].append(time_one(n, args.variant, args.seeds, args.steps, data_dir))
+            try:
+                walls[name_of(n)].append(time_one(n, args.variant, args.seeds, args.steps, data_dir))
+            except RunFailed as e:
+                print(f"\n{p.prog}: error: {e}; nothing saved", file=sys.stderr)
+                return 1
             print(f" {walls[name_of(n)][-1]:.1f} s", file=sys.stderr, flush=True)
     median = {name: statistics.median(w) for name, w in walls.items()}
     one_by_one = median[name_of(1)]

@@ -86,6 +86,20 @@ def test_the_cluster_bench_times_each_configuration_and_saves(tmp_path, mnist_di
     assert "| one after another" in out
 
 
+def test_a_failed_run_stops_the_cluster_bench_in_one_line_and_saves_nothing(tmp_path, monkeypatch, capsys):
+    from rnnmnist import bench_cluster
+
+    def fails(n, *_):
+        raise bench_cluster.RunFailed(f"{bench_cluster.name_of(n)}: python -m rnnmnist.reproduce ... exited with 1 (x)")
+    monkeypatch.setattr(bench_cluster, "time_one", fails)
+    assert bench_cluster.main(["--rounds", "1", "--workers", "2", "--data-dir", str(tmp_path), "--out",
+                               str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == ("python -m rnnmnist.bench_cluster: error: one after another: python -m rnnmnist.reproduce ... "
+                       "exited with 1 (x); nothing saved")
+    assert not (tmp_path / "bench").exists()
+
+
 def test_the_projection_gives_the_runs_to_machines_as_dask_would():
     from rnnmnist.bench_cluster import projection
     bench = {"measurements": [{"projected_jobs2_s": 100.0}, {"projected_jobs2_s": 10.0}]}
