@@ -9,11 +9,12 @@ this process as a Dask event (`log_event`), which prints it prefixed with the ru
 document comes back as the task's result and is saved here, by the caller, atomically.
 
 Stopping: Ctrl-C, SIGTERM or a closed stdout here sets a Dask `Event` (and a `Variable` says
-which of them it was); each task watches the event and passes the signal on to its run, which stops after its step in progress and comes back
-marked as interrupted. Faults: a run whose process is killed is retried once (`RETRIES`), on the
-same or another worker; so is a run whose worker is lost (the `LocalCluster`'s scheduler allows
-one loss; an existing cluster's own `allowed-failures` decides there). Past that the run is
-reported as failed. Workers with another rnnmnist or TensorFlow are refused before anything runs.
+which of them it was); each task watches the event and tells its run why, on the run's stdin; the
+run stops after its step in progress and comes back marked as interrupted, by that reason.
+Faults: a run whose process is killed is retried once (`RETRIES`), on the same or another worker;
+so is a run whose worker is lost (the `LocalCluster`'s scheduler allows one loss; an existing
+cluster's own `allowed-failures` decides there). Past that the run is reported as failed.
+Workers with another rnnmnist or TensorFlow are refused before anything runs.
 """
 from __future__ import annotations
 
@@ -325,7 +326,7 @@ def _run_on_worker(job_json: str, topic: str, index: int, stop_name: str, expect
         return result(error=f"MNIST on {socket.gethostname()}: {e}")
     proc = subprocess.Popen([sys.executable, "-m", "rnnmnist.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                            start_new_session=True)  # signals reach it from this task only
+                            start_new_session=True)  # a terminal's Ctrl-C does not reach it: this task tells it
     proc.stdin.write(Job(request, job.quiet).to_json() + "\n")
     proc.stdin.flush()  # left open: the worker process ends itself when this one is gone
     answers: dict[str, Any] = {}
@@ -351,7 +352,9 @@ def _run_on_worker(job_json: str, topic: str, index: int, stop_name: str, expect
         if not stop.wait(0.5):
             continue
         reason = Variable(stop_name).get(timeout=CONNECT_TIMEOUT_S)
-        proc.send_signal(signal.SIGINT if reason == "KeyboardInterrupt" else signal.SIGTERM)
+        with contextlib.suppress(OSError):  # a run that has just ended needs no telling
+            proc.stdin.write(json.dumps({"stop": reason}) + "\n")
+            proc.stdin.flush()
         break
     code = proc.wait()
     for pump in pumps:

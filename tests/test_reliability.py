@@ -92,7 +92,7 @@ def test_a_reader_that_goes_away_stops_every_worker_of_jobs(tmp_path, mnist_dir)
     assert proc.returncode == 128 + signal.SIGPIPE and "Traceback" not in err, err
     saved = sorted((tmp_path / "res" / "morvan").glob("*.json"))
     assert sorted(p.name.split("_", 1)[1] for p in saved) == ["seed1_interrupted.json", "seed2_interrupted.json"]
-    assert all(results.load(p)["steps_run"] < 782 for p in saved)
+    assert all(results.load(p)["steps_run"] < 782 and results.load(p)["interrupted_by"] == "BrokenPipe" for p in saved)
 
 
 def test_a_signal_inside_the_loop_is_a_stop_request_not_an_exception(mnist_dir, monkeypatch):
