@@ -70,12 +70,12 @@ class Job:
     quiet: bool = False   # print only the comparison, as --quiet does
 
     def to_json(self) -> str:
-        return json.dumps({"request": json.loads(self.request.to_json()), "quiet": self.quiet})
+        return json.dumps({"request": self.request.to_dict(), "quiet": self.quiet})
 
     @classmethod
     def from_json(cls, text: str) -> "Job":
         data = json.loads(text)
-        return cls(RunRequest.from_json(json.dumps(data["request"])), data["quiet"])
+        return cls(RunRequest.from_dict(data["request"]), data["quiet"])
 
 
 @dataclass(frozen=True)
@@ -294,7 +294,7 @@ class RunLost(Exception):
 def _run_on_worker(job_json: str, topic: str, index: int, stop_name: str, expected: dict[str, str]) -> dict:
     """The task: one run, in a fresh process on this worker. Its lines go out as events; its document is returned."""
     from distributed import Event, Lock, Variable, get_client, get_worker
-    from . import dataset
+    from . import dataset, sources
     from .idx import DataError
     worker = get_worker()
     attempt, counter = uuid.uuid4().hex[:8], itertools.count()
@@ -321,7 +321,7 @@ def _run_on_worker(job_json: str, topic: str, index: int, stop_name: str, expect
         # run verifies every file as it loads it
         if dataset.missing(request.data_dir):
             with Lock(f"rnnmnist-mnist-{socket.gethostname()}-{Path(request.data_dir).resolve()}"):
-                dataset.ensure(request.data_dir, say=lambda line: emit("err", line))
+                sources.ensure(Path(request.data_dir), say=lambda line: emit("err", line))
     except DataError as e:
         return result(error=f"MNIST on {socket.gethostname()}: {e}")
     proc = subprocess.Popen([sys.executable, "-m", "rnnmnist.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

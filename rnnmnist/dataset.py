@@ -164,21 +164,13 @@ def load_raw(directory: Path, say=lambda s: None) -> RawMnist:
     return _cache[key]
 
 
-def ensure(directory: Path, say=lambda s: None) -> None:
-    """MNIST fetched if need be and verified in `directory`, not kept in memory (a cluster worker's check)."""
-    if Path(directory).resolve() not in _cache:
-        _verified(Path(directory), say)
-
-
 def missing(directory: Path) -> bool:
     """Whether a file of MNIST is not in `directory` (whether it verifies is not looked at)."""
     return any(not (Path(directory) / spec.name).exists() for spec in idx.FILES)
 
 
 def _verified(directory: Path, say) -> list[np.ndarray]:
-    if directory.exists() and not directory.is_dir():
-        raise DataError(f"{directory}: is a file, not a directory; give --data-dir a directory")
-    if missing(directory):
+    if missing(directory):  # sources.ensure also refuses a file given as the directory
         sources.ensure(directory, say)
     try:
         return [idx.load(spec, directory) for spec in idx.FILES]

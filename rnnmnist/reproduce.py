@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         if not on_workers:
             dataset.load_raw(data_dir, say=say)
         elif not args.scheduler:
-            dataset.ensure(data_dir, say=say)
+            sources.ensure(data_dir, say=say)  # verified, not kept: the runs load it in processes of their own
     except DataError as e:
         print(f"rnnmnist: error: {e}", file=sys.stderr)
         return EXIT_DATA

@@ -96,17 +96,25 @@ class RunRequest:
         """What a `--jobs` line is prefixed with."""
         return f"{self.variant} seed {self.seed}"
 
-    def to_json(self) -> str:
-        return json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()})
+    def to_dict(self) -> dict[str, Any]:
+        """Its fields as JSON types (paths as text)."""
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_json(cls, text: str) -> "RunRequest":
-        data = json.loads(text)
+    def from_dict(cls, fields: dict[str, Any]) -> "RunRequest":
+        data = dict(fields)
         for key in ("data_dir", "out", "tensorboard", "checkpoint"):
             if data.get(key) is not None:
                 data[key] = Path(data[key])
         data["fixes"] = tuple(data["fixes"])
         return cls(**data)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> "RunRequest":
+        return cls.from_dict(json.loads(text))
 
     def but(self, **changes: Any) -> "RunRequest":
         return replace(self, **changes)

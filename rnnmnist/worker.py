@@ -3,9 +3,9 @@
 Reads one job (a `RunRequest` and whether to be quiet) as a JSON line on stdin, which its starter
 keeps open; a later {"stop": reason} line asks the run to stop after its step, marked with that
 reason (KeyboardInterrupt, SIGTERM, BrokenPipe: what stopped the client). Writes JSON lines on
-stdout: {"line": ...} for each line a run prints, then
-{"run": <the run's document>}, or {"error": ...} with a non-zero exit code. The starter saves
-nothing either: the run goes back to the client, which saves it.
+stdout: {"line": ...} for each line a run prints, then {"run": <the run's document>}, or
+{"error": ...} with a non-zero exit code. The starter saves nothing either: the run goes back to
+the client, which saves it.
 """
 from __future__ import annotations
 
