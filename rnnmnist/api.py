@@ -12,11 +12,11 @@ TensorFlow is imported on the first training, not by `import rnnmnist`.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, TextIO
 
-from . import compare, registry, results
+from . import compare, pooling, registry, results
 from .request import RunRequest  # noqa: F401  (rnnmnist.RunRequest)
 from .results import RUNS
 from .spec import Point, file_stem
@@ -119,7 +119,8 @@ def execute(request: RunRequest, echo: Say | None = print, progress: TextIO | No
                        progress=progress, stop=stop, inter_op=request.inter_op_threads, checkpoint=request.checkpoint,
                        events=events, era=era)
     reference = None if request.fixes else variant.reference
-    comparison = compare.compare(curve.points, reference, schedule.sample_sizes())
+    comparison = over_schedule(compare.compare(curve.points, reference, schedule.sample_sizes()),
+                               len(schedule.steps), len(variant.schedule.steps))
     record = results.record(request, variant.tutorial, variant.hyperparameters, schedule, truncated, curve,
                             comparison, len(variant.schedule.steps), tf.__version__,
                             runner.threads(request.inter_op_threads), era, variant.era, events)
@@ -181,7 +182,8 @@ def from_record(record: dict[str, Any], path: Path | None = None) -> Run:
                          fixes=tuple(record.get("fixes", ())), out=path.parent.parent if path else None,
                          era=results.era_of(record))
     reference = None if request.fixes else registry.load(request.variant).reference
-    return Run(request, record, compare.compare(results.curve_of(record), reference, schedule.sample_sizes()), path)
+    comparison = compare.compare(results.curve_of(record), reference, schedule.sample_sizes())
+    return Run(request, record, over_schedule(comparison, len(schedule.steps), record["steps_total"]), path)
 
 
 def load_ensembles(results_dir: Path | str = RUNS) -> dict[str, list[Run]]:
@@ -201,13 +203,42 @@ def plot(runs: list[Run], ax=None):
 
 
 def ensemble(runs: list[Run]) -> compare.Comparison:
-    """Several seeds of one recipe against the documented numbers: the band their spread gives."""
-    titles = {run.request.title for run in runs}
-    if len(titles) != 1:
-        raise ValueError(f"an ensemble is of one variant and its fixes; got {', '.join(sorted(titles))}")
-    first = runs[0]
+    """Several seeds of one recipe against the documented numbers: the band their spread gives.
+
+    Runs pool by one rule (`rnnmnist.pooling`): the same variant, fixes, era and schedule, one run per
+    seed. Runs of several recipes raise a ValueError that says what differs. Interrupted runs are not
+    seeds, and a seed run more than once counts as its latest complete run: both are left out, and the
+    result's `notes` say so.
+    """
+    if not runs:
+        raise ValueError("no runs to pool: give the runs of one recipe, e.g. from rnnmnist.load_ensembles(dir)")
+    chronological = sorted(runs, key=lambda run: run.record["provenance"].get("finished_utc", ""))
+    pooled, interrupted = pooling.pools(chronological, lambda run: run.record)
+    if not pooled:
+        raise ValueError(f"no complete run to pool: the {len(interrupted)} given were interrupted, and an "
+                         "interrupted run is not a seed")
+    if len(pooled) > 1:
+        raise ValueError("these runs are not seeds of one recipe ("
+                         + pooling.differences(pooled, lambda run: run.record)
+                         + "): give one recipe's runs, as rnnmnist.load_ensembles(dir) groups them")
+    pool = pooled[0]
+    first = pool.seeds[0]
     reference = None if first.request.fixes else registry.load(first.request.variant).reference
-    return compare.ensemble([run.curve for run in runs], reference, results.schedule_of(first.record).sample_sizes())
+    schedule = results.schedule_of(first.record)
+    result = compare.ensemble([run.curve for run in pool.seeds], reference, schedule.sample_sizes())
+    notes = [f"{_named(run)} left out: {why}" for run, why in interrupted + pool.left_out]
+    return replace(over_schedule(result, len(schedule.steps), first.record["steps_total"]), notes=tuple(notes))
+
+
+def over_schedule(result: compare.Comparison, steps: int, steps_total: int) -> compare.Comparison:
+    """A verdict over a cut schedule says so: it is a verdict on the steps run, not on the tutorial's."""
+    if steps >= steps_total:
+        return result
+    return replace(result, reason=f"over a truncated schedule, {steps} of {steps_total} steps: {result.reason}")
+
+
+def _named(run: Run) -> str:
+    return run.path.name if run.path else f"the unsaved run of seed {run.request.seed}"
 
 
 class Model:

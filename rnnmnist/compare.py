@@ -173,6 +173,8 @@ class Comparison:
     verdict: str
     reason: str
     reference: str | None = None  # where the documented numbers come from
+    notes: tuple[str, ...] = ()   # what was left out of an ensemble, and why
+    runs: int = 1                 # how many runs (seeds) the numbers are of
 
 
 def compare(curve: Iterable[Point], reference: Reference | None, sample_sizes: Mapping[str, int]) -> Comparison:
@@ -201,7 +203,8 @@ def ensemble(curves: list[list[Point]], reference: Reference | None, sample_size
     if len(curves) == 1:
         return compare(curves[0], reference, sample_sizes)
     if reference is None or not reference.points:
-        return Comparison((), 0, 0, 0, 0, NO_REFERENCE, "the tutorial documents no numbers for this variant")
+        return Comparison((), 0, 0, 0, 0, NO_REFERENCE, "the tutorial documents no numbers for this variant",
+                          runs=len(curves))
     indexed = [({(p.metric, p.at): p for p in curve}, curve) for curve in curves]
     rows = []
     for ref in reference.points:
@@ -222,7 +225,7 @@ def ensemble(curves: list[list[Point]], reference: Reference | None, sample_size
         rows.append(Row(ref.metric, ref.at, ref.value, mean, hw, inside, k, min(values), max(values)))
     result = _verdict(rows)
     result = replace(result, reason=result.reason.replace("95% band", f"95% band of {len(curves)} seeds"),
-                     reference=reference.source)
+                     reference=reference.source, runs=len(curves))
     # A band too wide to fail cannot support "reproduced"; a miss even of that band still stands.
     if result.verdict == REPRODUCED and len(curves) < MIN_SEEDS:
         t = t_975(len(curves) - 1)
@@ -235,9 +238,10 @@ def ensemble(curves: list[list[Point]], reference: Reference | None, sample_size
 
 def describe(comparison: Comparison) -> str:
     """The verdict as the CLI and the report print it: "reproduced (...)", "inconclusive: too few seeds ..."."""
+    notes = "".join(f"; {note}" for note in comparison.notes)
     if comparison.verdict == INCONCLUSIVE:
-        return f"{comparison.verdict}: {comparison.reason}"
-    return f"{comparison.verdict} ({comparison.reason})"
+        return f"{comparison.verdict}: {comparison.reason}{notes}"
+    return f"{comparison.verdict} ({comparison.reason}{notes})"
 
 
 def _verdict(rows: list[Row]) -> Comparison:

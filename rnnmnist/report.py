@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from . import compare, eras, registry, results
+from . import compare, eras, pooling, registry, results
 from .spec import FINAL_TEST_ACCURACY, Point, file_stem, titled
 
 REPORT = "REPORT.md"
@@ -38,33 +38,35 @@ def era_label(record: dict, variant_era: str) -> str:
 
 def collect(directory: Path, only: list[str] | None = None
             ) -> tuple[dict[tuple[str, tuple[str, ...], str], list[tuple[Path, dict]]], list[Path]]:
-    """Complete, untruncated runs grouped by (variant, fixes, era); and the runs left out.
+    """Complete, untruncated runs pooled by `rnnmnist.pooling`'s rule, keyed by (variant, fixes, era); and the
+    runs left out (truncated, interrupted, or an earlier run of a seed run again).
 
     Runs whose eras behave alike here (1.2, 1.4, 1.14) are one group, named after the tutorial's
     own era where it is one of them. `only`: these run files (variant/name.json) and no others.
     """
-    groups: dict[tuple[str, tuple[str, ...], str], list[tuple[Path, dict]]] = defaultdict(list)
-    left_out = []
     paths = [directory / name for name in only] if only is not None else sorted(directory.glob("*/*.json"))
-    own = {}
-    for path in paths:
+    full, left_out = [], []
+    for path in sorted(paths, key=lambda p: p.name):  # names start with the UTC time: oldest first
         if path.parent.name == "bench":
             continue
         record = results.load(path)
-        if record["truncated"] or record["status"] != results.COMPLETE:
-            left_out.append(path)
-            continue
-        name = record["variant"]
+        # the evidence is of whole schedules: a truncated run is a quick look
+        (left_out if record["truncated"] else full).append((path, record))
+    left_out = [path for path, _ in left_out]
+    pooled, interrupted = pooling.pools(full, lambda item: item[1])
+    left_out += [path for (path, _), _ in interrupted]
+    groups: dict[tuple[str, tuple[str, ...], str], list[tuple[Path, dict]]] = {}
+    own = {}
+    for pool in pooled:
+        left_out += [path for (path, _), _ in pool.left_out]
+        name = pool.recipe.variant
         own.setdefault(name, registry.load(name).era)
-        groups[(name, tuple(record.get("fixes", [])), era_label(record, own[name]))].append((path, record))
-    for key, runs in groups.items():
-        # A seed run again gives the same curve: counted twice it would fake a narrower band.
-        latest: dict[int, tuple[Path, dict]] = {}
-        for path, record in sorted(runs, key=lambda r: r[0].name):  # names start with the UTC time
-            if record["seed"] in latest:
-                left_out.append(latest[record["seed"]][0])
-            latest[record["seed"]] = (path, record)
-        groups[key] = sorted(latest.values(), key=lambda r: r[0].name)
+        key = (name, pool.recipe.fixes, era_label(pool.seeds[0][1], own[name]))
+        if key in groups:
+            raise results.ResultsError(f"{directory}: runs of {group_title(*key)} with different schedules "
+                                       f"({pool.seeds[0][0].name}, {groups[key][0][0].name}): a tutorial's "
+                                       "schedule changed; keep one schedule's runs in one results folder")
+        groups[key] = pool.seeds
     # each variant's own era first, then the others
     return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] != own[kv[0][0]], kv[0][2]))), left_out
 

@@ -253,10 +253,10 @@ def _ensemble(runs: list, echo: Callable[[str], None]) -> None:
     from . import api, compare
     result = api.ensemble(runs)
     echo("")
-    echo(f"{runs[0].request.variant}: {len(runs)} seeds against {result.reference or 'nothing'}")
+    echo(f"{runs[0].request.variant}: {result.runs} seeds against {result.reference or 'nothing'}")
     for line in compare.table(result).splitlines() if result.compared else ():
         echo(line)
-    echo(f"verdict over {len(runs)} seeds: {compare.describe(result)}")
+    echo(f"verdict over {result.runs} seeds: {compare.describe(result)}")
 
 
 def summary_table(runs: list) -> str:
