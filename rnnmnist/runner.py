@@ -253,10 +253,11 @@ class Training:
             # "Optimization Finished!" after 200 of 781 steps would not be true: say what ran instead
             self.record(points)
             if self.echo:
-                self.echo(f"[truncated after step {last} of {self.variant.schedule.steps[-1]}: the tutorial's "
-                          "closing lines come only after its last step]")
+                # counted as the header counts them: steps run, not the tutorial's counter (0- or 1-based)
+                ran = f"{self.curve.steps_run} of {len(self.variant.schedule.steps)} steps"
+                self.echo(f"[truncated after {ran}: the tutorial's closing lines come only after its last step]")
                 for metric, value in values.items():
-                    self.echo(f"[truncated] {LABELS[metric]} after step {last}: {numpy113_str(value)}")
+                    self.echo(f"[truncated] {LABELS[metric]} after {ran}: {numpy113_str(value)}")
             return
         self.emit(FINAL, last, values, points)  # also where a tutorial prints "Optimization Finished!"
 

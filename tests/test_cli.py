@@ -169,8 +169,8 @@ def test_a_truncated_run_does_not_print_the_tutorials_closing_lines(tiny_mnist):
         variant, lines = registry.load(name), []
         runner.run(variant, mnist_dir, 0, variant.schedule.truncated(12), echo=lines.append, progress=None)
         assert not any("Finished" in line or "FINISHED" in line for line in lines), lines
-        assert any(line.startswith("[truncated after step ") for line in lines)
-    assert "[truncated] final test accuracy after step 12: " in lines[-1] or name == "static-projection"
+        assert any(line.startswith(f"[truncated after 12 of {len(variant.schedule.steps)} steps: ") for line in lines)
+    assert "[truncated] final test accuracy after 12 of 781 steps: " in lines[-1] or name == "static-projection"
 
 
 def test_a_failed_fetch_leaves_no_empty_results_folder(tmp_path, monkeypatch, reproduce_here):

@@ -64,5 +64,5 @@ def test_prints_what_the_tutorial_printed(mnist_dir):
                          ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                           "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")]
     accuracies, closing = lines[4:7], lines[7:]
-    assert closing == ["[truncated after step 40 of 781: the tutorial's closing lines come only after its last step]"]
+    assert closing == ["[truncated after 41 of 782 steps: the tutorial's closing lines come only after its last step]"]
     assert all(re.fullmatch(r"(0\.\d{1,6}|1\.0)", a) for a in accuracies), accuracies
