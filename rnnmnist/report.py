@@ -161,7 +161,7 @@ def render(directory: Path, groups: dict, left_out: list[Path]) -> str:
         seeds = sorted(record["seed"] for _, record in runs)
         summary.append(summary_row(title, schedule.describe(), str(len(seeds)), result))
         sections += [f"## {title}", "", f"{registry.describe(name)} Schedule: {schedule.describe()}; "
-                     f"tutorial `{variant.tutorial}`; TensorFlow {era} behaviour"
+                     f"tutorial: {variant.tutorial}; TensorFlow {era} behaviour"
                      + (", the release the tutorial ran on" if era == variant.era else
                         f"; the tutorial ran on {variant.era}") + f" (alike here: {', '.join(eras.get(era).alike())}).", ""]
         if fixes:

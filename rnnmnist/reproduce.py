@@ -59,7 +59,8 @@ def parser() -> Parser:
     p.add_argument("--out", type=Path, default=RUNS, metavar="DIR",
                    help=f"where runs are saved, as DIR/<variant>/*.json (default: {RUNS}/; the committed evidence "
                         f"is regenerated with --out {EVIDENCE})")
-    p.add_argument("--quiet", action="store_true", help="print only the comparison, not the tutorial's lines")
+    p.add_argument("--quiet", action="store_true",
+                   help="print only the comparison and where the run is saved: no header, no tutorial's lines")
     p.add_argument("--verbose", action="store_true", help="show TensorFlow's own log lines and warnings")
     return p
 
@@ -71,10 +72,12 @@ def one_run(request: RunRequest, say: Callable[[str], None], stop: stopping.Stop
     variant = registry.load(request.variant)
     schedule, _, _ = request.schedule(variant)
     era = request.era_of(variant)
-    say(f"# {variant.name} ({variant.tutorial}): {len(schedule.steps)} of {len(variant.schedule.steps)} steps, "
+    header = (f"# {variant.name} ({variant.tutorial}): {len(schedule.steps)} of {len(variant.schedule.steps)} steps, "
         f"seed {request.seed}, TensorFlow {tf.__version__} with TF {era.name} semantics"
         + (" (the tutorial's own)" if era.name == variant.era else f" (the tutorial ran on {variant.era})")
         + (f", fixes: {', '.join(request.fixes)}" if request.fixes else ""))
+    if not quiet:
+        say(header)
     # flushed line by line: a learner may be watching through a pipe (| tee log)
     run = api.execute(request, echo=None if quiet else say, progress=None if quiet else sys.stderr, stop=stop)
     for line in run.summary():

@@ -121,7 +121,7 @@ class Event:
 @dataclass(frozen=True)
 class Variant:
     name: str                          # CLI name, e.g. "morvan"
-    tutorial: str                      # the tutorial page's file name, as the README's table names it
+    tutorial: str                      # the tutorial: author, title, date, address (where they are known)
     hyperparameters: Mapping[str, Any]
     build: Callable[[frozenset[str]], GraphHandles]   # called with the fixes switched on
     feed_shape: tuple[int, ...]        # each image is reshaped to this before feeding

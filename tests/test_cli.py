@@ -74,7 +74,7 @@ def test_truncated_run_prints_compares_and_saves(tmp_path, mnist_dir):
     out = cli("--variant", "morvan", "--steps", "41", "--data-dir", str(mnist_dir), "--out", "res", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0].startswith("# morvan (morvan.md): 41 of 782 steps, seed 1")
+    assert lines[0].startswith(f"# morvan ({registry.load('morvan').tutorial}): 41 of 782 steps, seed 1")
     assert "[TRUNCATED run]" in out.stdout
     assert "37 documented checkpoints not reached" in out.stdout
     saved = list((tmp_path / "res" / "morvan").glob("*.json"))
@@ -96,6 +96,8 @@ def test_quiet_prints_only_the_comparison(tmp_path, mnist_dir, reproduce_here):
                          "--out", "res", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "Extracting" not in out.stdout and "verdict:" in out.stdout
+    assert not out.stdout.startswith("# ") and "\n# " not in out.stdout  # no header: the comparison alone
+    assert out.stdout.splitlines()[-1].startswith("saved res/morvan/")  # and where it went
     assert out.stderr == ""
 
 

@@ -2,7 +2,7 @@ from rnnmnist.printing import numpy113_str
 
 
 def test_float32_printed_as_numpy_before_1_14():
-    # values as final_state.md printed them
+    # values as the final-state notebook printed them
     assert numpy113_str(89 / 128) == "0.695312"
     assert numpy113_str(117 / 128) == "0.914062"
     assert numpy113_str(127 / 128) == "0.992188"

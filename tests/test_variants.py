@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -174,3 +175,13 @@ def test_hyperparameters_recorded_with_a_run_are_the_modules_constants(name):
     assert constants and all(getattr(module, k) == v for k, v in constants.items()), name
     described = set(module.VARIANT.hyperparameters) - set(constants)  # words, not numbers
     assert all(isinstance(module.VARIANT.hyperparameters[k], str) for k in described), described
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_a_variant_names_its_tutorial_not_a_file_a_clone_lacks(name):
+    """The tutorials' pages were read from a folder a user's clone does not have: what the code prints names the
+    tutorial (author, title, address where known), never that folder's file names."""
+    variant = registry.load(name)
+    printed = [variant.tutorial] + [ref.source for ref in [variant.reference] if ref]
+    assert not any(re.search(r"\b\w+\.md\b", text) for text in printed), printed
+    assert len(variant.tutorial) > 20

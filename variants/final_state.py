@@ -121,7 +121,7 @@ def print_event(e: Event) -> list[str]:
 
 VARIANT = Variant(
     name="final-state",
-    tutorial="final_state.md",
+    tutorial="a Jupyter notebook with its stored output (TF 1.x; its address was not recorded)",
     hyperparameters=dict(lr=lr, iteration=iteration, batch_size=batch_size, input_size=input_size,
                          time_step=time_step, neurons=neurons, classes=classes,
                          optimizer="Adam", init="random_normal weights, 0.1 biases"),
@@ -134,7 +134,7 @@ VARIANT = Variant(
     print_event=print_event,
     fixes=FIXES,
     reference=Reference(
-        source="final_state.md, its 125 printed batch accuracies (steps 0..2480)",
+        source="the notebook's 125 printed batch accuracies (steps 0..2480)",
         points=tuple(Point(BATCH_ACCURACY, EVERY * i, v) for i, v in enumerate(DOCUMENTED)),
     ),
 )

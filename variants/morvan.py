@@ -106,7 +106,8 @@ def print_event(e: Event) -> list[str]:
 
 VARIANT = Variant(
     name="morvan",
-    tutorial="morvan.md",
+    tutorial='Morvan Zhou, "RNN LSTM 循环神经网络 (分类例子)", 2016-11-03, '
+             "https://github.com/MorvanZhou/tutorials/tree/master/tensorflowTUT/tf20_RNN2",
     hyperparameters=dict(lr=lr, training_iters=training_iters, batch_size=batch_size, n_inputs=n_inputs,
                          n_steps=n_steps, n_hidden_units=n_hidden_units, n_classes=n_classes,
                          optimizer="Adam", init="random_normal weights, 0.1 biases"),
@@ -119,7 +120,7 @@ VARIANT = Variant(
     era=TF_ERA,
     print_event=print_event,
     reference=Reference(
-        source="final_state.md, first 40 printed batch accuracies (same network and recipe)",
+        source="final-state's first 40 printed batch accuracies (same network and recipe)",
         points=tuple(Point(BATCH_ACCURACY, EVERY * i, v) for i, v in enumerate(DOCUMENTED[:40])),
     ),
 )

@@ -88,7 +88,7 @@ def print_event(e: Event) -> list[str]:
 
 VARIANT = Variant(
     name="softmax-bug",
-    tutorial="softmax_bug.md",
+    tutorial="a blog post in Jupyter form (TF 1.x; its address was not recorded)",
     hyperparameters=dict(n_inputs=n_inputs, max_time=max_time, lstm_size=lstm_size, n_classes=n_classes,
                          batch_size=batch_size, n_batch=n_batch, epochs=epochs, learning_rate=learning_rate,
                          optimizer="Adam", init="truncated_normal(stddev=0.1) weights, 0.1 biases"),

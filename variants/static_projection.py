@@ -115,7 +115,7 @@ def print_event(e: Event) -> list[str]:
 
 VARIANT = Variant(
     name="static-projection",
-    tutorial="static_projection.md",
+    tutorial='Zero, "TensorFlow入门-(7)循环神经网络架构模型", blog post, 2018-01-05 (its address was not recorded)',
     hyperparameters=dict(diminput=diminput, dimhidden=dimhidden, dimoutput=dimoutput, nsteps=nsteps,
                          learning_rate=learning_rate, training_epochs=training_epochs, batch_size=batch_size,
                          total_batch=total_batch, optimizer="GradientDescent",
@@ -132,7 +132,7 @@ VARIANT = Variant(
     print_event=print_event,
     finding=FINDING,
     reference=Reference(
-        source="static_projection.md, its 15 printed numbers (per epoch: average cost, training and test accuracy)",
+        source="the post's 15 printed numbers (per epoch: average cost, training and test accuracy)",
         points=tuple(p for epoch, (cost, train, test) in enumerate(DOCUMENTED, start=1)
                      for p in (Point(EPOCH_MEAN_LOSS, epoch, cost), Point(TRAIN_ACCURACY, epoch, train),
                                Point(TEST_ACCURACY, epoch, test))),

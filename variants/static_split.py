@@ -99,7 +99,8 @@ def print_event(e: Event) -> list[str]:
 
 VARIANT = Variant(
     name="static-split",
-    tutorial="static_split.md",
+    tutorial='a Jupyter notebook, "使用RNN神经网络分类MNIST数据集" (TF 1.x, Python 2), after '
+             "https://github.com/aymericdamien/TensorFlow-Examples/blob/master/examples/3_NeuralNetworks/recurrent_network.py",
     hyperparameters=dict(learning_rate=learning_rate, training_iters=training_iters, batch_size=batch_size,
                          display_step=display_step, n_input=n_input, n_steps=n_steps, n_hidden=n_hidden,
                          n_classes=n_classes, optimizer="Adam", init="random_normal readout W and b",
@@ -114,7 +115,7 @@ VARIANT = Variant(
     era=TF_ERA,
     print_event=print_event,
     reference=Reference(
-        source="static_split.md, its 15 printed lines (Iter 1280..19200: minibatch loss and accuracy)",
+        source="the notebook's 15 printed lines (Iter 1280..19200: minibatch loss and accuracy)",
         points=tuple(p for it, loss, acc in DOCUMENTED
                      for p in (Point(BATCH_LOSS, it // batch_size, loss), Point(BATCH_ACCURACY, it // batch_size, acc))),
     ),

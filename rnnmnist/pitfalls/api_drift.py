@@ -145,7 +145,7 @@ def converted(board: Board) -> Facts:
                "that TensorFlow 2 broke, as each variant module records them beside their replacements):"]
     for stem, f in ((k, v) for k, v in facts.items() if isinstance(v, dict)):
         if f["parse_failed"]:
-            summary.append(f"{stem}.md: could not convert it at all: it is Python 2 (print statements), "
+            summary.append(f"{stem.replace('_', '-')}: could not convert it at all: it is Python 2 (print statements), "
                            "which the converter cannot parse")
             continue
         moved = [a for a, b in f["renamed"] if b == a.replace("tf.", "tf.compat.v1.", 1)]
@@ -153,7 +153,7 @@ def converted(board: Board) -> Facts:
         names = (f"{len(f['renamed'])} names: {len(moved)} moved under tf.compat.v1"
                  + (f", and {', '.join(others)}" if others else "")) if f["renamed"] else "nothing"
         other = "; ".join(f["changed"])
-        summary.append(f"{stem}.md: renamed {names}" + (f". Also: {other}" if other else "")
+        summary.append(f"{stem.replace('_', '-')}: renamed {names}" + (f". Also: {other}" if other else "")
                        + f". Still broken after conversion: {', '.join(f['still_broken']) or 'nothing it can see'}")
     board.note("What TensorFlow's own converter, tf_upgrade_v2, makes of each tutorial:", "\n".join(summary))
 

@@ -1,4 +1,4 @@
-"""Lesson: softmax applied before softmax_cross_entropy_with_logits in softmax_bug.md."""
+"""Lesson: softmax applied before softmax_cross_entropy_with_logits in the softmax-bug tutorial."""
 from __future__ import annotations
 
 import math
@@ -40,7 +40,7 @@ def _train(variant, data_dir: Path, fixes: frozenset[str]) -> dict[str, float]:
 
 def run(board: Board, data_dir: Path, **_) -> Facts:
     variant = registry.load("softmax-bug")
-    board.did("softmax_bug.md ends its RNN with results = tf.nn.softmax(logits) and then computes "
+    board.did("The softmax-bug tutorial ends its RNN with results = tf.nn.softmax(logits) and then computes "
               "tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=results). That loss applies "
               "softmax itself, so the probabilities go through softmax a second time.")
     buggy = _train(variant, data_dir, frozenset())

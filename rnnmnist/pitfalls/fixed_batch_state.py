@@ -1,4 +1,4 @@
-"""Lesson: zero_state(batch_size) bakes 128 into the graph of final_state.md and morvan.md."""
+"""Lesson: zero_state(batch_size) bakes 128 into the graph of the final-state and morvan tutorials."""
 from __future__ import annotations
 
 import tempfile
@@ -18,7 +18,7 @@ def run(board: Board, data_dir: Path, **_) -> Facts:
     mnist = read_data_sets(data_dir, one_hot=True, seed=SEED)
     test_x, test_y = mnist.test.images, mnist.test.labels
     facts: Facts = {}
-    board.did("final_state.md (and morvan.md) start the LSTM from lstm_cell.zero_state(batch_size) "
+    board.did("The final-state (and morvan) tutorials start the LSTM from lstm_cell.zero_state(batch_size) "
               "with batch_size = 128, and train on batches of 128. Then they want the accuracy on the "
               f"test set: sess.run(accuracy, feed_dict={{xs: all {len(test_x):,} test images, ...}}).")
 

@@ -1,4 +1,4 @@
-"""Lesson: re-running the graph-building cell of softmax_bug.md in the same kernel."""
+"""Lesson: re-running the graph-building cell of the softmax-bug tutorial in the same kernel."""
 from __future__ import annotations
 
 from .. import registry
@@ -13,7 +13,7 @@ def _names(graph) -> list[str]:
 def run(board: Board, **_) -> Facts:
     build = registry.load("softmax-bug").build
     facts: Facts = {}
-    board.did("softmax_bug.md builds its graph in a Jupyter cell: placeholders, weights, then "
+    board.did("The softmax-bug tutorial builds its graph in a Jupyter cell: placeholders, weights, then "
               "RNN(x, weights, biases) with a BasicLSTMCell. The learner ran that cell a second time "
               "in the same kernel, so the graph was built again into the same default graph.")
 
@@ -50,7 +50,7 @@ def run(board: Board, **_) -> Facts:
               f"{error_text(error2)}; two builds, two graphs of {counts[0]} and {counts[1]} variables. "
               "This is what rnnmnist's runner does for every run.")
 
-    # Fix 3: the AUTO_REUSE scope of static_projection.md -- it silences the error, but shares
+    # Fix 3: the AUTO_REUSE scope of the static-projection tutorial -- it silences the error, but shares
     with tf.Graph().as_default() as shared:
         with tf.variable_scope("model", reuse=tf.AUTO_REUSE):
             build(frozenset())
@@ -60,7 +60,7 @@ def run(board: Board, **_) -> Facts:
     facts["auto_reuse"] = (error3, first, names)
     reused = [n for n in first if "basic_lstm_cell" in n]
     new = [n for n in names if n not in first]
-    board.fix(3, "variable_scope(..., reuse=tf.AUTO_REUSE), as static_projection.md does",
+    board.fix(3, "variable_scope(..., reuse=tf.AUTO_REUSE), as the static-projection tutorial does",
               f"{error_text(error3)}. But look at the variables after two builds:\n"
               + "\n".join(f"  {n}" for n in names) + "\n"
               f"The second build silently SHARES the first one's LSTM weights ({', '.join(reused)}), "
