@@ -35,7 +35,8 @@ def test_train_returns_the_run_saves_it_and_loads_it_back(tmp_path, tiny_mnist):
     import matplotlib
     matplotlib.use("Agg")
     (ax,) = run.plot().axes
-    assert ax.get_legend_handles_labels()[1] == ["95% band of the verdict (1 seed)", "seed 1", "documented"]
+    assert ax.get_legend_handles_labels()[1] == ["95% band of the verdict (1 seed)", "seed 1", "documented",
+                                                   "final-state's first 40"]
 
 
 def test_an_interrupt_saves_the_run_as_interrupted_and_the_next_train_works(tmp_path, tiny_mnist):
