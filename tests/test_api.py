@@ -26,6 +26,7 @@ def test_train_returns_the_run_saves_it_and_loads_it_back(tmp_path, tiny_mnist):
     assert steps == [0, 20, 40] and all(0 <= v <= 1 for v in values)
     assert run.verdict in (compare.REPRODUCED, compare.NOT_REPRODUCED) and run.comparison.compared == 3
     assert run.path.parent == tmp_path / "morvan" and run.record["truncated"]
+    assert [c["reference"] for c in run.record["comparison"]["also"]] == [c.reference for c in run.comparisons[1:]]
     assert "verdict:" in run._repr_markdown_() and "| batch accuracy | step 40" in run._repr_markdown_()
     (again,) = rnnmnist.load_runs(tmp_path, variant="morvan")
     assert again.curve == run.curve and again.verdict == run.verdict and again.path == run.path
