@@ -47,6 +47,11 @@ class Run:
         return self.comparison.verdict
 
     @property
+    def comparisons(self) -> tuple[compare.Comparison, ...]:
+        """The verdict's comparison first, then those with other documented numbers of the same recipe."""
+        return (self.comparison, *self.comparison.also)
+
+    @property
     def interrupted(self) -> str | None:
         return self.record["interrupted_by"]
 
@@ -86,14 +91,15 @@ class Run:
             lines += [f"reference: {c.reference}", *compare.table(c).splitlines()]
         partial = "interrupted run, over the checkpoints it reached: " if self.interrupted else ""
         lines.append(f"verdict: {partial}{compare.describe(c)}")
-        return lines
+        return lines + compare.also_lines(c)
 
     def _repr_markdown_(self) -> str:
         head = (f"**{self.request.title}**, seed {self.request.seed}: {self.record['steps_run']} of "
                 f"{self.record['steps_total']} steps" + (f", interrupted ({self.interrupted})" if self.interrupted else ""))
         table = f"\n\nReference: {self.comparison.reference}\n\n{compare.table(self.comparison)}" \
             if self.comparison.compared else ""
-        return f"{head}{table}\n\n**verdict: {compare.describe(self.comparison)}**\n"
+        also = "".join(f"\n{line}\n" for line in compare.also_lines(self.comparison))
+        return f"{head}{table}\n\n**verdict: {compare.describe(self.comparison)}**\n{also}"
 
     def __repr__(self) -> str:
         return (f"Run({self.request.title!r}, seed={self.request.seed}, steps={self.record['steps_run']}, "

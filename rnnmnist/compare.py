@@ -175,16 +175,32 @@ class Comparison:
     reference: str | None = None  # where the documented numbers come from
     notes: tuple[str, ...] = ()   # what was left out of an ensemble, and why
     runs: int = 1                 # how many runs (seeds) the numbers are of
+    also: tuple["Comparison", ...] = ()  # against the reference's `also` numbers; the verdict is not theirs
 
 
 def compare(curve: Iterable[Point], reference: Reference | None, sample_sizes: Mapping[str, int]) -> Comparison:
-    """Compare a run's points with the documented ones, checkpoint by checkpoint.
+    """Compare a run's points with the documented ones, checkpoint by checkpoint (and with `reference.also`).
 
     `sample_sizes` gives, per metric, how many images each number was measured on.
     """
+    curve = list(curve)
+    return _with_also(lambda ref: _compare(curve, ref, sample_sizes), reference)
+
+
+def ensemble(curves: list[list[Point]], reference: Reference | None, sample_sizes: Mapping[str, int]) -> Comparison:
+    """Compare several runs (seeds) of one recipe with the documented numbers: a band from their spread."""
+    return _with_also(lambda ref: _ensemble(curves, ref, sample_sizes), reference)
+
+
+def _with_also(against, reference: Reference | None) -> Comparison:
+    """The comparison with `reference`, carrying those with its `also` numbers."""
+    primary = against(reference)
+    return replace(primary, also=tuple(against(other) for other in reference.also)) if reference else primary
+
+
+def _compare(curve: list[Point], reference: Reference | None, sample_sizes: Mapping[str, int]) -> Comparison:
     if reference is None or not reference.points:
         return Comparison((), 0, 0, 0, 0, NO_REFERENCE, "the tutorial documents no numbers for this variant")
-    curve = list(curve)
     got = {(p.metric, p.at): p for p in curve}
     rows = []
     for ref in reference.points:
@@ -198,10 +214,9 @@ def compare(curve: Iterable[Point], reference: Reference | None, sample_sizes: M
     return replace(_verdict(rows), reference=reference.source)
 
 
-def ensemble(curves: list[list[Point]], reference: Reference | None, sample_sizes: Mapping[str, int]) -> Comparison:
-    """Compare several runs (seeds) of one recipe with the documented numbers: a band from their spread."""
+def _ensemble(curves: list[list[Point]], reference: Reference | None, sample_sizes: Mapping[str, int]) -> Comparison:
     if len(curves) == 1:
-        return compare(curves[0], reference, sample_sizes)
+        return _compare(curves[0], reference, sample_sizes)
     if reference is None or not reference.points:
         return Comparison((), 0, 0, 0, 0, NO_REFERENCE, "the tutorial documents no numbers for this variant",
                           runs=len(curves))
@@ -242,6 +257,11 @@ def describe(comparison: Comparison) -> str:
     if comparison.verdict == INCONCLUSIVE:
         return f"{comparison.verdict}: {comparison.reason}{notes}"
     return f"{comparison.verdict} ({comparison.reason}{notes})"
+
+
+def also_lines(comparison: Comparison) -> list[str]:
+    """One line per set of other documented numbers the run was also compared with (not the verdict's)."""
+    return [f"also against {other.reference}: {describe(other)}" for other in comparison.also]
 
 
 def _verdict(rows: list[Row]) -> Comparison:

@@ -174,7 +174,9 @@ def render(directory: Path, groups: dict, left_out: list[Path]) -> str:
             sections += [f"Finding: {variant.finding}", ""]
         if result.compared:
             sections += [compare.table(result), ""]
-        else:
+        for other, line in zip(result.also, compare.also_lines(result)):
+            sections += [f"{line[:1].upper()}{line[1:]}.", ""] + ([compare.table(other), ""] if other.compared else [])
+        if not result.compared:
             last = _last_accuracies(curves)
             if last:
                 by_seed = sorted(zip([record["seed"] for _, record in runs], last[1]))  # paired in the curves' order
@@ -280,9 +282,11 @@ def _panel(ax, name, fixes, metric, records, curves, result) -> None:
         ax.plot([p.at for p in curve if p.metric == metric], [p.value for p in curve if p.metric == metric],
                 color=colours(i % 10), lw=0.8, alpha=0.8, label=f"seed {seed}")
     reference = None if fixes else registry.load(name).reference
-    if reference:
-        ref = [p for p in reference.points if p.metric == metric]
-        ax.plot([p.at for p in ref], [p.value for p in ref], "o", color="black", ms=3.5, label="documented")
+    # the verdict's numbers as dots, any others of the same recipe as crosses
+    for other, style in zip((reference, *reference.also) if reference else (), ("o", "x", "+", "^")):
+        ref = [p for p in other.points if p.metric == metric]
+        ax.plot([p.at for p in ref], [p.value for p in ref], style, color="black" if style == "o" else "0.4",
+                ms=3.5, label=other.label)
     if metric in compare.EPOCH_METRICS:
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -260,6 +260,8 @@ def _ensemble(runs: list, echo: Callable[[str], None]) -> None:
     for line in compare.table(result).splitlines() if result.compared else ():
         echo(line)
     echo(f"verdict over {result.runs} seeds: {compare.describe(result)}")
+    for line in compare.also_lines(result):
+        echo(line)
 
 
 def summary_table(runs: list) -> str:

@@ -120,9 +120,7 @@ def record(request: "RunRequest", tutorial: str, hyperparameters: Mapping[str, A
         "wall_time_s": round(curve.wall_time_s, 3),
         "train_time_s": round(curve.train_time_s, 3),
         "curve": [to_jsonable(pt) for pt in curve.points],
-        "comparison": {"reference": comparison.reference, "verdict": comparison.verdict,
-                       "reason": comparison.reason, "compared": comparison.compared,
-                       "inside": comparison.inside, "allowed_outside": comparison.allowed_outside},
+        "comparison": dict(_compared(comparison), also=[_compared(other) for other in comparison.also]),
         "checkpoint": curve.checkpoint,
         # the era and every behaviour it sets; whether the original run could be repeated
         "era": dict(era.to_dict(), own=era.name == own_era, reproducible_then=era.reproducible),
@@ -131,6 +129,12 @@ def record(request: "RunRequest", tutorial: str, hyperparameters: Mapping[str, A
     if tensorboard is not None:
         document["tensorboard"] = str(tensorboard)
     return document
+
+
+def _compared(comparison: "Comparison") -> dict[str, Any]:
+    return {"reference": comparison.reference, "verdict": comparison.verdict, "reason": comparison.reason,
+            "compared": comparison.compared, "inside": comparison.inside,
+            "allowed_outside": comparison.allowed_outside}
 
 
 def redo_command(request: "RunRequest") -> str:

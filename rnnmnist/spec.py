@@ -102,9 +102,15 @@ class Point:
 
 @dataclass(frozen=True)
 class Reference:
-    """Documented numbers a variant is compared with, and where they come from."""
+    """Documented numbers a variant is compared with, and where they come from.
+
+    `also`: other documented numbers a run is compared with as well (another tutorial's, of the same
+    recipe); they are shown beside these, and the verdict stays these numbers'.
+    """
     source: str
     points: tuple[Point, ...]
+    also: tuple["Reference", ...] = ()
+    label: str = "documented"  # the numbers in a plot's legend
 
 
 STEP, EPOCH, FINAL = "step", "epoch", "final"

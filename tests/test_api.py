@@ -26,6 +26,7 @@ def test_train_returns_the_run_saves_it_and_loads_it_back(tmp_path, tiny_mnist):
     assert steps == [0, 20, 40] and all(0 <= v <= 1 for v in values)
     assert run.verdict in (compare.REPRODUCED, compare.NOT_REPRODUCED) and run.comparison.compared == 3
     assert run.path.parent == tmp_path / "morvan" and run.record["truncated"]
+    assert [c["reference"] for c in run.record["comparison"]["also"]] == [c.reference for c in run.comparisons[1:]]
     assert "verdict:" in run._repr_markdown_() and "| batch accuracy | step 40" in run._repr_markdown_()
     (again,) = rnnmnist.load_runs(tmp_path, variant="morvan")
     assert again.curve == run.curve and again.verdict == run.verdict and again.path == run.path
@@ -35,7 +36,8 @@ def test_train_returns_the_run_saves_it_and_loads_it_back(tmp_path, tiny_mnist):
     import matplotlib
     matplotlib.use("Agg")
     (ax,) = run.plot().axes
-    assert ax.get_legend_handles_labels()[1] == ["95% band of the verdict (1 seed)", "seed 1", "documented"]
+    assert ax.get_legend_handles_labels()[1] == ["95% band of the verdict (1 seed)", "seed 1", "documented",
+                                                   "final-state's first 40"]
 
 
 def test_an_interrupt_saves_the_run_as_interrupted_and_the_next_train_works(tmp_path, tiny_mnist):

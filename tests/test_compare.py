@@ -53,3 +53,15 @@ def test_no_reference():
 def test_a_run_that_reached_no_documented_checkpoint_says_so():
     result = compare.compare([], REF, SIZES)
     assert result.verdict == compare.NOT_REACHED and result.not_reached == 40
+
+
+def test_other_documented_numbers_are_compared_too_and_the_verdict_stays_the_references():
+    other = Reference("other", tuple(Point(BATCH_ACCURACY, 20 * i, 0.5) for i in range(5)))
+    ref = Reference("own", tuple(Point(BATCH_ACCURACY, 20 * i, 0.96875) for i in range(5)), also=(other,))
+    curve = [Point(BATCH_ACCURACY, 20 * i, 0.5) for i in range(5)]
+    for result in (compare.compare(curve, ref, SIZES), compare.ensemble([curve] * 5, ref, SIZES)):
+        assert (result.reference, result.verdict) == ("own", compare.NOT_REPRODUCED)
+        (also,) = result.also
+        assert (also.reference, also.verdict, also.inside, also.also) == ("other", compare.REPRODUCED, 5, ())
+        assert compare.also_lines(result) == [f"also against other: {compare.describe(also)}"]
+    assert compare.compare(curve, None, SIZES).also == ()  # no reference (a run with fixes): nothing else either

@@ -78,9 +78,9 @@ def test_report_pools_seeds_and_leaves_out_truncated_runs(tmp_path):
     seal(tmp_path, "morvan", 3, DOCUMENTED[:5], truncated=True)
     seal(tmp_path, "morvan", 2, DOCUMENTED[:40])  # seed 2 again: the same curve, not a third seed
     text = report.render(tmp_path, *report.collect(tmp_path))
-    assert "| morvan, TF 1.2 | 782 steps, batch 128 | 2       | 40/40         | inconclusive |" in text
+    assert "| morvan, TF 1.2 | 782 steps, batch 128 | 2       | 17/17         | inconclusive |" in text
     assert "**Verdict: inconclusive: too few seeds (need 5): with 2 the band is t = 12.71 standard errors wide" in text
-    assert "40 of 40 checkpoints inside the 95% band of 2 seeds" in text
+    assert "17 of 17 checkpoints inside the 95% band of 2 seeds" in text
     assert "Left out: 2 runs (truncated, interrupted, or an earlier run of a seed run again)." in text
     assert text.count("_seed1.json |") == 1 and "test CPU" in text  # once in the runs table
 
@@ -126,7 +126,7 @@ def test_plot_colours_each_seed_shades_the_verdicts_band_and_counts_epochs_in_wh
     records = [results.load(seal(tmp_path, "morvan", seed, DOCUMENTED[:40])) for seed in (1, 2)]
     (ax,) = report.figure("morvan", (), records).axes
     labels = ax.get_legend_handles_labels()[1]
-    assert labels == ["95% band of the verdict (2 seeds)", "seed 1", "seed 2", "documented"]
+    assert labels == ["95% band of the verdict (2 seeds)", "seed 1", "seed 2", "documented", "final-state's first 40"]
     assert len({line.get_color() for line in ax.get_lines()[:2]}) == 2
     epochs = [{"metric": "test_accuracy", "at": e, "value": 0.9, "sd": None} for e in (1, 2, 3, 4, 5)]
     path = seal(tmp_path, "static-projection", 0, [], curve=epochs)

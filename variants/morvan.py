@@ -1,8 +1,19 @@
 """Morvan Zhou (2016): input projection + BasicLSTMCell(128) + dynamic_rnn, last output, Adam 1e-3, 782 steps.
 
-Source: Morvan Zhou, "RNN LSTM 循环神经网络 (分类例子)", 2016-11-03 (morvan.md), code
-tensorflowTUT/tf20_RNN2. The graph below is the tutorial's, in its order. Lines the
-TensorFlow 2 API forced to change carry the original beside them as `# TF1:`.
+Source: Morvan Zhou, "RNN LSTM 循环神经网络 (分类例子)", 2016-11-03, code tensorflowTUT/tf20_RNN2;
+the page is `_tutorials/machine-learning/tensorflow/5-08-RNN2.md` in MorvanZhou/morvanzhou.github.io
+(PAGE below), published at https://morvanzhou.github.io/tutorials/machine-learning/tensorflow/5-08-RNN2/
+(since 2020 redirected to https://mofanpy.com/tutorials/machine-learning/tensorflow/5-08-RNN2/).
+The graph below is the tutorial's, in its order. Lines the TensorFlow 2 API forced to change carry
+the original beside them as `# TF1:`.
+
+The page as published differs from the copy this was built from in two ways. It ends with the
+run's output (DOCUMENTED below), which the copy lacks. And since 2017 its code is written for TF 1.x
+(tf.contrib.rnn.BasicLSTMCell, tf.unstack, tf.global_variables_initializer) where the copy, and the
+page's revision of 2016-11-26 that first showed the output, have tf.nn.rnn_cell.BasicLSTMCell,
+tf.unpack and tf.initialize_all_variables: the same graph under other names. The recipe is the same
+in every revision: tf.set_random_seed(1), batch 128, Adam 1e-3, training_iters 100000, and the
+accuracy of the batch just trained on, after its update, printed when step % 20 == 0 from step 0.
 """
 from rnnmnist import tfcompat
 from rnnmnist.printing import numpy113_str
@@ -35,10 +46,20 @@ n_steps = 28                # time steps
 n_hidden_units = 128        # neurons in hidden layer
 n_classes = 10              # MNIST classes (0-9 digits)
 
-# The tutorial prints no output of its own. It is the same network, recipe and print cadence
-# as final_state.md (outputs[-1] equals final_state.h when no sequence_length is given), so its
-# checkpoints (steps 0, 20, ..., 780) are compared with the first 40 numbers final_state.md printed.
-from variants.final_state import DOCUMENTED, EVERY  # noqa: E402
+# The page's output, as printed: batch accuracy after the update at steps 0, 20, ..., 320 (the
+# page shows these 17 of the run's 40 lines, then `....`). They first appear in the page's revision
+# of 2016-11-26, whose code is the TF 0.11/0.12 API above, and are the same in every later one.
+PAGE = ("https://github.com/MorvanZhou/morvanzhou.github.io/blob/067dfd1012f7a1273e5d921d98a6ff1ff84c6e33/"
+        "_tutorials/machine-learning/tensorflow/5-08-RNN2.md")
+DOCUMENTED = (
+    0.1875, 0.65625, 0.726562, 0.757812, 0.820312, 0.796875, 0.859375, 0.921875, 0.921875, 0.898438,
+    0.828125, 0.890625, 0.9375, 0.921875, 0.9375, 0.929688, 0.953125,
+)
+EVERY = 20
+# A second reference: final-state is the same network, recipe and print cadence (outputs[-1] equals
+# final_state.h when no sequence_length is given), and its 125 printed numbers cover all 40 of this
+# run's checkpoints (steps 0, 20, ..., 780), where the page stops at 320.
+from variants import final_state  # noqa: E402
 
 
 def build(fixes: frozenset = frozenset()) -> GraphHandles:
@@ -120,7 +141,12 @@ VARIANT = Variant(
     era=TF_ERA,
     print_event=print_event,
     reference=Reference(
-        source="final-state's first 40 printed batch accuracies (same network and recipe)",
-        points=tuple(Point(BATCH_ACCURACY, EVERY * i, v) for i, v in enumerate(DOCUMENTED[:40])),
+        source=f"Morvan Zhou's tutorial page, its 17 printed batch accuracies (steps 0..320): {PAGE}",
+        points=tuple(Point(BATCH_ACCURACY, EVERY * i, v) for i, v in enumerate(DOCUMENTED)),
+        also=(Reference(
+            source="final-state's first 40 printed batch accuracies (same network and recipe)",
+            points=tuple(Point(BATCH_ACCURACY, final_state.EVERY * i, v)
+                         for i, v in enumerate(final_state.DOCUMENTED[:40])),
+            label="final-state's first 40"),),
     ),
 )
