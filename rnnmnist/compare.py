@@ -299,5 +299,14 @@ def table(comparison: Comparison, fmt: str = "github") -> str:
                          f"{round(r.reproduced - r.documented, 4) + 0.0:+.4f}",
                          "none" if r.half_width is None else f"±{r.half_width:.4f}",
                          {True: "yes", False: "NO", None: "-"}[r.inside]])
-    return tabulate(body, headers=["metric", "at", "documented", "reproduced", "difference", "95% band", "inside"],
+    text = tabulate(body, headers=["metric", "at", "documented", "reproduced", "difference", "95% band", "inside"],
                     tablefmt=fmt, disable_numparse=True)
+    if any(row[5] == "none" for row in body):
+        text += f"\n\n{NO_BAND}"
+    return text
+
+
+# said under a table where a band is `none` (see `band` and `one_run_noise`)
+NO_BAND = ("band none: no 95% band can be derived for that number (a batch loss needs at least 3 successive "
+           "differences of its neighbours to measure its scatter; an epoch mean loss, the spread of the losses "
+           "it averages), so it is shown but not counted in the verdict")

@@ -140,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown variant {args.variant!r}; known variants: {', '.join(known)}, or all")
     if args.variant == "all" and args.fix:
         p.error("--fix applies to one variant: give --variant NAME")
+    if args.jobs > 1 and args.seeds == 1 and args.variant != "all":
+        p.error(f"--jobs {args.jobs} runs several runs at once: add --seeds K, or give --variant all; one run "
+                "trains in one process")
     if args.scheduler and args.jobs > 1:
         p.error(f"give --jobs or --scheduler (here {args.scheduler}, perhaps from ${SCHEDULER_ENV}), not both: a cluster "
                 f"runs as many at once as its workers have threads")

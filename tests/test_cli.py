@@ -46,6 +46,7 @@ def test_list_shows_every_variant_with_a_description(tmp_path):
     (["--variant", "morvan", "--seeds", "0"], "--seeds: must be at least 1"),
     (["--variant", "morvan", "--data-dir", "afile"], "--data-dir afile is a file"),
     (["--variant", "morvan", "--out", "afile"], "cannot write results to --out afile"),
+    (["--variant", "morvan", "--jobs", "2"], "--jobs 2 runs several runs at once: add --seeds K"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, expect, reproduce_here):
     (tmp_path / "afile").write_text("x")

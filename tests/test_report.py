@@ -124,7 +124,8 @@ def test_plot_colours_each_seed_shades_the_verdicts_band_and_counts_epochs_in_wh
     pytest.importorskip("matplotlib")
     from variants.final_state import DOCUMENTED
     records = [results.load(seal(tmp_path, "morvan", seed, DOCUMENTED[:40])) for seed in (1, 2)]
-    (ax,) = report.figure("morvan", (), records).axes
+    ax, zoomed = report.figure("morvan", (), records).axes  # its page's 17 numbers end at step 320 of 781
+    assert zoomed.get_xlim()[1] < 400
     labels = ax.get_legend_handles_labels()[1]
     assert labels == ["95% band of the verdict (2 seeds)", "seed 1", "seed 2", "documented", "final-state's first 40"]
     assert len({line.get_color() for line in ax.get_lines()[:2]}) == 2
@@ -157,3 +158,54 @@ def test_tensorboard_events_are_written_as_the_run_goes_with_its_graph(tmp_path,
     found = [(e.step, v.tag) for e in events() for v in e.summary.value]
     assert found == [(0, BATCH_ACCURACY), (20, BATCH_ACCURACY), (40, BATCH_ACCURACY)]
     assert any(e.graph_def for e in events())  # the tutorial's graph, for the graph view
+
+
+def test_plots_zoom_to_the_documented_numbers_clip_their_bands_and_say_a_run_was_cut(tmp_path):
+    """Issue 21, item 6: final-state's documented numbers sit in its first 2,500 of 20,000 steps; a band drawn
+    past 0 or 1; a truncated run's plot titled as if it had run the tutorial."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.collections import PolyCollection
+    schedule = {"batch_size": 128, "steps": {"start": 0, "stop": 20000}, "every": 20,
+                "batch_metrics": ["batch_accuracy"], "steps_per_epoch": 0, "epoch_mean_loss": False,
+                "epoch_eval": [], "final_test_images": 0}
+    values = [0.0] + [1.0] * 999  # a band around 0 and 1 would cross them
+    path = seal(tmp_path, "final-state", 0, values, schedule=schedule, steps_run=20000, steps_total=20000)
+    full, zoomed = report.figure("final-state", (), [results.load(path)]).axes
+    assert full.get_xlim()[1] > 19000 and 2480 <= zoomed.get_xlim()[1] < 2700
+    band = next(c for c in full.collections if isinstance(c, PolyCollection))
+    ys = band.get_paths()[0].vertices[:, 1]
+    assert ys.min() >= 0.0 and ys.max() <= 1.0
+    from variants.final_state import DOCUMENTED
+    cut = seal(tmp_path, "morvan", 1, DOCUMENTED[:5], truncated=True, steps_run=100,
+               schedule=dict(schedule, steps={"start": 0, "stop": 100}))
+    figure = report.figure("morvan", (), [results.load(cut)])
+    assert figure._suptitle.get_text().endswith("(cut short: 100 of 782 steps)")
+
+
+def test_drawing_on_given_axes_draws_every_metric_or_says_how_many_it_needs(tmp_path):
+    """Run.plot(ax=ax) on static-split (accuracy and loss) dropped the loss panel without a word."""
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+    loss = [{"metric": "batch_loss", "at": 10 * i, "value": 1.0 / (i + 1), "sd": None} for i in range(1, 16)]
+    acc = [{"metric": BATCH_ACCURACY, "at": 10 * i, "value": 0.5, "sd": None} for i in range(1, 16)]
+    schedule = {"batch_size": 128, "steps": {"start": 1, "stop": 782}, "every": 10,
+                "batch_metrics": [BATCH_ACCURACY, "batch_loss"], "steps_per_epoch": 0, "epoch_mean_loss": False,
+                "epoch_eval": [], "final_test_images": 128}
+    record = results.load(seal(tmp_path, "static-split", 0, [], curve=acc + loss, schedule=schedule, steps_run=781,
+                               steps_total=781))
+    _, one = plt.subplots()
+    with pytest.raises(ValueError, match=r"static-split has 2 metric\(s\) to draw \(batch accuracy, batch loss\): "
+                                         r"give as many Axes \(plt.subplots\(2\)\)"):
+        report.draw("static-split", (), [record], ax=one)
+    _, two = plt.subplots(2)
+    report.draw("static-split", (), [record], ax=two)
+    assert [a.get_ylabel() for a in two] == ["batch accuracy", "batch loss"]
+
+
+def test_a_band_shown_as_none_is_explained_under_the_table():
+    from rnnmnist.spec import BATCH_LOSS
+    ref = Reference("test", (Point(BATCH_LOSS, 10, 2.0),))
+    result = compare.compare([Point(BATCH_LOSS, 10, 2.1)], ref, {BATCH_LOSS: 128})  # one loss: no scatter
+    text = compare.table(result)
+    assert "| none " in text and text.endswith(compare.NO_BAND)
+    assert compare.NO_BAND not in compare.table(compare.compare(curve([0.9] * 10), REF, SIZES))
