@@ -62,3 +62,7 @@ def test_notebook_runs_in_a_real_kernel_and_shows_what_it_declares(path, tmp_pat
             assert re.search(pattern, shown(cell)), (path.name, pattern, shown(cell)[-2000:])
         if "raises-exception" in cell.metadata.get("tags", []):
             assert [o["ename"] for o in cell.outputs if o["output_type"] == "error"] == ["ValueError"]
+    # opened as the README says (`jupyter lab notebooks/`), a notebook works in the project's folder
+    assert not any(p.name in ("runs", "MNIST_data") for p in (tmp_path / "notebooks").iterdir())
+    if path.stem == "quickstart":
+        assert len(list((tmp_path / "runs" / "morvan").glob("*_seed1_truncated.json"))) == 1
