@@ -59,7 +59,7 @@ def own(record: dict[str, Any]) -> str:
     found = digest(prefix)
     if found is None:
         raise ValueError(f"{prefix}: this run's checkpoint is missing (no {Path(prefix).name}.* files in "
-                         f"{Path(prefix).parent}; a --scheduler run writes it on its worker's machine); {AGAIN}")
+                         f"{Path(prefix).parent.absolute()}; a --scheduler run writes it on its worker's machine); {AGAIN}")
     if found != expected:
         raise ValueError(f"{prefix}: not this run's checkpoint: its files changed after the run saved them; {AGAIN}")
     return prefix
