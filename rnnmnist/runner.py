@@ -273,8 +273,9 @@ def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None =
     a Ctrl-C that reaches Python as KeyboardInterrupt (a Jupyter kernel's interrupt), stops the run
     after the step in progress and returns what it finished, with `curve.interrupted` set; a NaN or
     infinite loss raises NonFiniteLoss at once. `checkpoint`: save the trained model in a new directory
-    of its own under checkpoint/<variant>/, named like the run, also when interrupted. `events`: write TensorBoard events there as the run goes. `era`: the
-    TensorFlow release whose data order and default initializer to run with (None: the tutorial's own).
+    of its own under checkpoint/<variant>/, named like the run, also when interrupted. `events`: write
+    TensorBoard events there as the run goes. `era`: the TensorFlow release whose data order and
+    default initializer to run with (None: the tutorial's own).
     """
     t0 = time.perf_counter()
     training = Training(variant, data_dir, seed, schedule, fixes, echo, progress, stop, inter_op, events, era)
