@@ -251,15 +251,14 @@ class Model:
     """A trained variant restored from its checkpoint (`train(..., checkpoint=DIR)`): evaluate, predict."""
 
     def __init__(self, run: Run):
-        from . import runner
+        from . import checkpoints, runner
+        prefix = checkpoints.own(run.record)  # before TensorFlow: a checkpoint not the run's own is refused
         from .tfcompat import v1 as tf
-        if not run.record.get("checkpoint"):
-            raise ValueError("this run saved no model: train it with checkpoint=DIR (--checkpoint DIR)")
         self.variant = registry.load(run.request.variant)
         self.graph, self.g = runner.build_graph(self.variant, run.request.seed, frozenset(run.request.fixes))
         self.sess = runner.session(self.graph)
         with self.graph.as_default():
-            tf.train.Saver().restore(self.sess, run.record["checkpoint"])
+            tf.train.Saver().restore(self.sess, prefix)
         # every tutorial's correct_pred is tf.equal(tf.argmax(pred, 1), tf.argmax(y, 1)): its first input
         self.prediction = self.g.correct.op.inputs[0]
 
@@ -285,5 +284,6 @@ class Model:
 
 
 def restore(run: Run) -> Model:
-    """The model a run saved with `checkpoint=DIR`, ready to evaluate and predict."""
+    """The model a run saved with `checkpoint=DIR`, ready to evaluate and predict; a ValueError if the
+    checkpoint is missing or its files are not the ones the run wrote (rnnmnist.checkpoints)."""
     return Model(run)

@@ -44,7 +44,8 @@ def parser() -> Parser:
     p.add_argument("--tensorboard", type=Path, metavar="DIR",
                    help="also write each run's curve as TensorBoard event files under DIR/<variant>/<run>")
     p.add_argument("--checkpoint", type=Path, metavar="DIR",
-                   help="save the trained model as a tf.compat.v1.train.Saver checkpoint under DIR/<variant>/seed<N>/ "
+                   help="save the trained model as a tf.compat.v1.train.Saver checkpoint in a new directory of its "
+                        "own, DIR/<variant>/<UTC time>_seed<N>[_fix-NAME][_tf<release>][_truncated][_interrupted]/ "
                         "(also when interrupted)")
     p.add_argument("--steps", type=positive, metavar="N",
                    help="stop after N training steps (a truncated run, marked as such)")
@@ -116,7 +117,7 @@ def _requests(args, p: Parser, data_dir: Path) -> list[RunRequest]:
             try:
                 request = RunRequest.build(name, first + k, steps=args.steps, epochs=epochs, fixes=tuple(args.fix),
                                            data_dir=data_dir, out=args.out, tensorboard=args.tensorboard, era=args.era,
-                                           checkpoint=args.checkpoint and args.checkpoint / name / f"seed{first + k}")
+                                           checkpoint=args.checkpoint)
             except RequestError as e:
                 p.error(str(e))
             if k == 0:

@@ -34,7 +34,7 @@ class RunRequest:
     data_dir: Path = field(default_factory=default_data_dir)
     out: Path | None = RUNS           # where the run is saved (None: not saved)
     tensorboard: Path | None = None   # also write TensorBoard events under DIR/<variant>/<run>
-    checkpoint: Path | None = None    # save the trained model there (tf.compat.v1.train.Saver)
+    checkpoint: Path | None = None    # save the trained model in a new directory of its own under DIR/<variant>/
     inter_op_threads: int = 0         # the session's inter-op threads (0: one per core)
     era: str | None = None            # the TensorFlow release's behaviour to run under (None: the tutorial's own)
 

@@ -122,6 +122,7 @@ def record(request: "RunRequest", tutorial: str, hyperparameters: Mapping[str, A
         "curve": [to_jsonable(pt) for pt in curve.points],
         "comparison": dict(_compared(comparison), also=[_compared(other) for other in comparison.also]),
         "checkpoint": curve.checkpoint,
+        "checkpoint_sha256": curve.checkpoint_sha256,  # restore refuses a checkpoint that is not this run's
         # the era and every behaviour it sets; whether the original run could be repeated
         "era": dict(era.to_dict(), own=era.name == own_era, reproducible_then=era.reproducible),
         "provenance": provenance(tf_version, session_threads=session_threads),
@@ -200,12 +201,16 @@ def save(record: dict[str, Any], out: Path) -> Path:
     """Write `record`, sealed with its checksum, to
     out/<variant>/<UTC time>_seed<seed>[_fix-NAME][_truncated][_interrupted].json, atomically."""
     directory = out / record["variant"]
-    stem = (f"{utc_stamp()}_{file_stem('seed' + str(record['seed']), record.get('fixes', []))}"
-            + ("_truncated" if record["truncated"] else "")
-            + ("_interrupted" if record.get("status") == INTERRUPTED else ""))
+    stem = run_stem(record["seed"], record.get("fixes", []), record["truncated"], record.get("status") == INTERRUPTED)
     record = dict(record, checksum="")
     record["checksum"] = checksum(record)
     return write_json(directory, stem, record)
+
+
+def run_stem(seed: int, fixes, truncated: bool, interrupted: bool, era: str | None = None) -> str:
+    """A run's name in files: <UTC time>_seed<N>[_fix-NAME][_tf<era>][_truncated][_interrupted]."""
+    return (f"{utc_stamp()}_{file_stem(f'seed{seed}', fixes)}" + (f"_tf{era}" if era else "")
+            + ("_truncated" if truncated else "") + ("_interrupted" if interrupted else ""))
 
 
 def utc_stamp() -> str:

@@ -12,7 +12,7 @@ from typing import Callable, TextIO
 
 import numpy as np
 
-from . import eras, tfcompat
+from . import checkpoints, eras, results, tfcompat
 from .compare import LABELS
 from .dataset import read_data_sets
 from .sources import to_stderr
@@ -175,13 +175,15 @@ class Training:
             self.events.close()
         self.sess.close()
 
-    def save_checkpoint(self, directory: Path) -> Path:
-        """The trained variables as a tf.compat.v1.train.Saver checkpoint, as TF1 users kept a model."""
-        directory.mkdir(parents=True, exist_ok=True)
+    def save_checkpoint(self, root: Path, name: str) -> None:
+        """The trained variables as a tf.compat.v1.train.Saver checkpoint, as TF1 users kept a model, in
+        root/<variant>/<name>/, a directory this run makes for itself: no other run's is ever written over."""
+        directory = checkpoints.new_directory(root / self.variant.name, name)
         with self.graph.as_default():
             saver = tf.train.Saver()
-        return Path(saver.save(self.sess, str(directory / "model"), global_step=self.curve.steps_run,
-                               write_meta_graph=False))
+        prefix = saver.save(self.sess, str(directory / "model"), global_step=self.curve.steps_run,
+                            write_meta_graph=False)
+        self.curve.checkpoint, self.curve.checkpoint_sha256 = prefix, checkpoints.digest(prefix)
 
     def record(self, points: list[Point]) -> None:
         self.curve.points.extend(points)
@@ -271,9 +273,10 @@ def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None =
     `echo=None` prints nothing; `progress=None` shows no progress lines. A request on `stop`, or
     a Ctrl-C that reaches Python as KeyboardInterrupt (a Jupyter kernel's interrupt), stops the run
     after the step in progress and returns what it finished, with `curve.interrupted` set; a NaN or
-    infinite loss raises NonFiniteLoss at once. `checkpoint`: save the trained model there, also
-    when interrupted. `events`: write TensorBoard events there as the run goes. `era`: the
-    TensorFlow release whose data order and default initializer to run with (None: the tutorial's own).
+    infinite loss raises NonFiniteLoss at once. `checkpoint`: save the trained model in a new directory
+    of its own under checkpoint/<variant>/, named like the run, also when interrupted. `events`: write
+    TensorBoard events there as the run goes. `era`: the TensorFlow release whose data order and
+    default initializer to run with (None: the tutorial's own).
     """
     t0 = time.perf_counter()
     training = Training(variant, data_dir, seed, schedule, fixes, echo, progress, stop, inter_op, events, era)
@@ -288,7 +291,10 @@ def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None =
             curve.interrupted = type(e).__name__ if isinstance(e, KeyboardInterrupt) else str(e) or "Interrupted"
             curve.train_time_s = time.perf_counter() - t_train
         if checkpoint is not None:
-            curve.checkpoint = str(training.save_checkpoint(checkpoint))
+            own = era is None or era.name == variant.era
+            training.save_checkpoint(checkpoint, results.run_stem(
+                seed, sorted(fixes), len(training.schedule.steps) < len(variant.schedule.steps),
+                bool(curve.interrupted), None if own else era.name))
     finally:
         training.close()
     curve.wall_time_s = time.perf_counter() - t0

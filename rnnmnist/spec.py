@@ -152,3 +152,4 @@ class Curve:
     train_time_s: float = 0.0
     interrupted: str | None = None  # what stopped it early (KeyboardInterrupt, SIGTERM), if anything
     checkpoint: str | None = None   # the saved model's checkpoint prefix, if one was asked for
+    checkpoint_sha256: str | None = None  # the digest of its files (rnnmnist.checkpoints)

@@ -108,16 +108,18 @@ def test_data_command_verifies_without_network(mnist_dir, tmp_path):
     assert out.stdout.count("verified") == 4
 
 
-def test_all_runs_every_variant_and_ends_with_a_summary_and_so_does_jobs(tmp_path, mnist_dir):
+def test_all_runs_every_variant_and_ends_with_a_summary_and_so_does_jobs(tmp_path, mnist_dir, monkeypatch):
     """--jobs and one after another give the same curves to the bit: a worker's one session per run and
     the tutorial's default session (one inter-op thread per core, run by hand) alike. Thread pools belong
     to a process: both sides run in processes of their own. tests/test_cluster.py checks a --jobs
-    ensemble of seeds and its live lines."""
-    from rnnmnist import results
+    ensemble of seeds and its live lines. Both write their checkpoints into one DIR: none replaces another."""
+    import rnnmnist
+    from rnnmnist import checkpoints, results
+    from rnnmnist.dataset import read_data_sets
     summaries, curves = {}, {}
     for how, jobs in (("turn", ()), ("jobs", ("--jobs", "2"))):
         out = cli("--variant", "all", "--steps", "20", "--quiet", *jobs, "--data-dir", str(mnist_dir), "--out", how,
-                  cwd=tmp_path, timeout=600)
+                  "--checkpoint", "ck", cwd=tmp_path, timeout=600)
         assert out.returncode == 0, out.stderr
         summary = out.stdout[out.stdout.rindex("| variant"):].splitlines()
         assert [row.split("|")[1].strip() for row in summary[2:]] == registry.names()
@@ -126,6 +128,19 @@ def test_all_runs_every_variant_and_ends_with_a_summary_and_so_does_jobs(tmp_pat
         curves[how] = {p.parent.name: results.curve_of(results.load(p)) for p in (tmp_path / how).glob("*/*.json")}
         assert set(curves[how]) == set(registry.names())
     assert summaries["jobs"] == summaries["turn"] and curves["jobs"] == curves["turn"]
+    runs = rnnmnist.load_runs(tmp_path / "turn") + rnnmnist.load_runs(tmp_path / "jobs")
+    assert len({run.record["checkpoint"] for run in runs}) == 2 * len(registry.names())
+    monkeypatch.chdir(tmp_path)  # where the runs were, as their checkpoint paths are
+    assert all(checkpoints.own(run.record) for run in runs)  # each still the one its run wrote
+    (worker_written,) = [run for run in runs if run.path.parent.parent.name == "jobs"
+                         and run.request.variant == "static-split"]
+    model = rnnmnist.restore(worker_written)  # written by a --jobs worker, restored here
+    try:
+        test = read_data_sets(mnist_dir, one_hot=True).test
+        (final,) = [p.value for p in worker_written.curve if p.metric == "final_test_accuracy"]
+        assert model.evaluate(test.images[:128], test.labels[:128]) == final
+    finally:
+        model.close()
 
 
 def test_a_fixed_run_is_named_and_recorded_as_such(tmp_path, mnist_dir, reproduce_here):
