@@ -103,8 +103,9 @@ def test_an_ensemble_on_a_real_cluster_survives_a_killed_worker_and_a_lost_sched
     from distributed import Client
     with Client(address, timeout=30) as client:
         pids = client.run(os.getpid)  # asked first: the kill below must land early even on a fast CPU
+    # --data-dir as the default is, whatever $RNNMNIST_DATA_DIR says here: relative, so each worker's own
     proc = reproduce("--variant", "morvan", "--seeds", "2", "--steps", "120", "--scheduler", address, "--out", "res",
-                     cwd=client_dir)
+                     "--data-dir", "MNIST_data", cwd=client_dir)
     seen: list[str] = []
     read_until(proc, lambda s: training(s, ("morvan seed 1",), accuracies=1), seen)
     (on,) = [line.split()[-1] for line in seen if line.startswith("[morvan seed 1] on tcp://")]
