@@ -38,7 +38,7 @@ n_classes = 10              # MNIST classes (0-9 digits)
 # The tutorial prints no output of its own. It is the same network, recipe and print cadence
 # as final_state.md (outputs[-1] equals final_state.h when no sequence_length is given), so its
 # checkpoints (steps 0, 20, ..., 780) are compared with the first 40 numbers final_state.md printed.
-from variants.final_state import DOCUMENTED, EVERY  # noqa: E402
+from .final_state import DOCUMENTED, EVERY  # noqa: E402
 
 
 def build(fixes: frozenset = frozenset()) -> GraphHandles:
