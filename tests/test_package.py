@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 import tarfile
@@ -23,6 +24,7 @@ from rnnmnist.pitfalls import LESSONS
 
 REPO = Path(__file__).resolve().parent.parent
 NAME = f"rnnmnist-{rnnmnist.__version__}"
+DEPENDENCIES = "dependencies-of-the-test.pth"  # the .pth the test adds, not the wheel
 TIMEOUT_S = 300  # a TensorFlow import and 3 steps take about 20 s on one free core
 
 
@@ -52,18 +54,20 @@ def dist(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def venv(dist, tmp_path_factory) -> Path:
-    """A fresh venv with the wheel installed in it, and nothing else.
+    """A fresh venv with the wheel installed in it, and nothing else of this project.
 
-    It sees the system site-packages for TensorFlow and the other dependencies (installing them again
-    would download a gigabyte), so it also sees a clone's editable install there. The venv's own
-    site-packages comes first on sys.path, so its rnnmnist wins; each command runs with `python -I`
+    The dependencies (TensorFlow: a gigabyte) come from this interpreter's own site-packages, which a
+    .pth file adds after the venv's (not --system-site-packages: from inside a venv, as in CI, that
+    would be the base Python's, without them). Those can hold a clone's editable install, but the
+    venv's own site-packages comes first, so its rnnmnist wins; each command runs with `python -I`
     (no PYTHONPATH, no current directory on the path) from a directory outside the clone, and the test
-    checks which rnnmnist was imported. No pip in the venv (the system's installs into it), so its
-    site-packages holds only what the wheel put there.
+    checks which rnnmnist was imported. No pip in the venv (the test's, through that .pth, installs into it), so its
+    site-packages holds only what the wheel put there beside that .pth.
     """
     env = tmp_path_factory.mktemp("venv") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env)],
-                   check=True, timeout=TIMEOUT_S)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, timeout=TIMEOUT_S)
+    ours = [*site.getsitepackages(), *([site.getusersitepackages()] if site.ENABLE_USER_SITE else [])]
+    (site_packages(env) / DEPENDENCIES).write_text(f"import site; list(map(site.addsitedir, {ours!r}))\n")
     wheel, = dist.glob("*.whl")
     # --ignore-installed: pip neither looks at nor tries to uninstall the clone's editable install
     installed = run(env, "-m", "pip", "install", "--no-deps", "--no-index", "--no-compile", "--ignore-installed",
@@ -96,7 +100,7 @@ def test_the_wheel_and_the_sdist_hold_every_module(dist):
 
 
 def test_only_rnnmnist_sits_at_the_top_of_site_packages(venv):
-    top = {p.name for p in site_packages(venv).iterdir()}
+    top = {p.name for p in site_packages(venv).iterdir()} - {DEPENDENCIES}
     assert top == {"rnnmnist", f"{NAME}.dist-info"}
     assert (site_packages(venv) / f"{NAME}.dist-info" / "top_level.txt").read_text().split() == ["rnnmnist"]
 
@@ -125,3 +129,18 @@ def test_an_installed_wheel_lists_and_runs_the_pitfall_lessons(venv, tmp_path):
     lesson = run(venv, "-m", "rnnmnist.pitfalls", "variable-reuse", cwd=tmp_path)
     assert lesson.returncode == 0, lesson.stderr[-2000:]
     assert lesson.stdout.startswith("== variable-reuse:") and "Traceback" not in lesson.stderr
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_only_the_checkout_the_code_runs_from_gives_the_commit(tmp_path, monkeypatch):
+    """A wheel in a venv inside some repository (a .venv in a clone) is not that repository's commit."""
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    for package in (tmp_path / ".venv" / "lib" / "site-packages" / "rnnmnist", tmp_path / "rnnmnist"):
+        package.mkdir(parents=True)
+    monkeypatch.setattr(results, "__file__", str(tmp_path / ".venv" / "lib" / "site-packages" / "rnnmnist" / "results.py"))
+    assert results.git_commit() == {"commit": None, "dirty": None}
+    monkeypatch.setattr(results, "__file__", str(tmp_path / "rnnmnist" / "results.py"))
+    assert results.git_commit() == {"commit": head, "dirty": False}
