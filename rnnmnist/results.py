@@ -82,7 +82,7 @@ def git_commit() -> dict[str, Any]:
                                capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return {"commit": None, "dirty": None}
-    lines = head.stdout.split()
+    lines = head.stdout.splitlines()  # the top level of the checkout, then its commit
     if head.returncode != 0 or len(lines) != 2 or Path(lines[0]).resolve() != here:
         return {"commit": None, "dirty": None}
     return {"commit": lines[1], "dirty": bool(dirty.stdout.strip())}
