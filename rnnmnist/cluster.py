@@ -19,7 +19,6 @@ Workers with another rnnmnist or TensorFlow are refused before anything runs.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import json
 import logging
@@ -92,18 +91,14 @@ def threads_per_job(jobs: int) -> int:
 
 def software() -> dict[str, str]:
     """What a worker must share with the client: the versions, and rnnmnist's own sources by digest."""
-    from . import __version__
+    from . import __version__, identity
     found = {}
     for name in CHECKED[1:]:
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             found[name] = "none"
-    digest = hashlib.sha256()
-    root = Path(__file__).resolve().parent.parent
-    for path in sorted([*root.glob("rnnmnist/*.py"), *root.glob("variants/*.py")]):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    return {"rnnmnist": f"{__version__} (sources {digest.hexdigest()[:12]})", **found}
+    return {"rnnmnist": f"{__version__} (sources {identity.sources_sha256()[:12]})", **found}
 
 
 def mismatch(theirs: dict[str, str], ours: dict[str, str], where: str) -> str | None:

@@ -1,4 +1,5 @@
-"""The variants: found by module name in `variants/`, described without importing TensorFlow."""
+"""The variants: found by module name in `rnnmnist.tutorials` (the folder variants/ of a source tree),
+described without importing TensorFlow."""
 from __future__ import annotations
 
 import ast
@@ -6,19 +7,18 @@ import importlib
 import pkgutil
 from pathlib import Path
 
-import variants
-
+from . import tutorials
 from .spec import Variant
 
 
 def names() -> list[str]:
     """Variant names: module `softmax_bug` is variant `softmax-bug`."""
-    return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(variants.__path__))
+    return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(tutorials.__path__))
 
 
 def source(name: str) -> str:
     """The variant module's text, read without importing it."""
-    return (Path(variants.__path__[0]) / f"{name.replace('-', '_')}.py").read_text(encoding="utf-8")
+    return (Path(tutorials.__path__[0]) / f"{name.replace('-', '_')}.py").read_text(encoding="utf-8")
 
 
 def describe(name: str) -> str:
@@ -31,4 +31,4 @@ def load(name: str) -> Variant:
     """Import the variant (this imports TensorFlow)."""
     if name not in names():
         raise KeyError(name)
-    return importlib.import_module(f"variants.{name.replace('-', '_')}").VARIANT
+    return importlib.import_module(f"{tutorials.__name__}.{name.replace('-', '_')}").VARIANT

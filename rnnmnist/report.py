@@ -30,6 +30,15 @@ def runs_listed(text: str) -> list[str]:
     return match.group(1).split() if match else []
 
 
+def code_of(provenance: dict) -> str:
+    """The code a run ran: its commit, else (an installed wheel has none) its version and the start of its
+    sources' digest, 0.1.0+4be2c1a09f; ? for a run recorded before either was."""
+    if provenance["git"]["commit"]:
+        return provenance["git"]["commit"][:10]
+    code = provenance.get("code")
+    return f"{code['version']}+{code['sources_sha256'][:10]}" if code else "?"
+
+
 def era_label(record: dict, variant_era: str) -> str:
     """The era a run's behaviour is: the tutorial's own name where it behaves as its own era does."""
     era = eras.get(results.era_of(record))
@@ -187,7 +196,7 @@ def render(directory: Path, groups: dict, left_out: list[Path]) -> str:
             sections += [f"![{title}]({png})", ""]
         else:
             sections += ["No plot: `pip install -e .[plot]`, then `python -m rnnmnist.report`.", ""]
-        body = [[path.name, record["seed"], (record["provenance"]["git"]["commit"] or "?")[:10],
+        body = [[path.name, record["seed"], code_of(record["provenance"]),
                  record["provenance"]["tensorflow"], record["provenance"]["cpu"],
                  f"{record['wall_time_s']:.0f} s"] for path, record in sorted(runs, key=lambda r: r[1]["seed"])]
         sections += ["Runs:", "", tabulate(body, headers=["file", "seed", "commit", "TensorFlow", "CPU", "wall time"],

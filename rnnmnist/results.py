@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from . import cpu, eras
+from . import cpu, eras, identity
 from .spec import Curve, Point, Schedule, file_stem
 
 if TYPE_CHECKING:
@@ -69,23 +69,30 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def git_commit() -> dict[str, Any]:
-    """The commit of the rnnmnist checkout the code runs from, and whether it had local changes."""
+    """The commit of the rnnmnist checkout the code runs from, and whether it had local changes.
+
+    None when the code is not a checkout's own (a wheel installed in site-packages, even in a venv
+    inside some repository): `identity.code()` is what identifies it then.
+    """
     here = Path(__file__).resolve().parent.parent
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10)
+        head = subprocess.run(["git", "rev-parse", "--show-toplevel", "HEAD"], cwd=here, capture_output=True,
+                              text=True, timeout=10)
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
                                capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return {"commit": None, "dirty": None}
-    if head.returncode != 0:
+    lines = head.stdout.splitlines()  # the top level of the checkout, then its commit
+    if head.returncode != 0 or len(lines) != 2 or Path(lines[0]).resolve() != here:
         return {"commit": None, "dirty": None}
-    return {"commit": head.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+    return {"commit": lines[1], "dirty": bool(dirty.stdout.strip())}
 
 
 def provenance(tf_version: str, **extra: Any) -> dict[str, Any]:
     """Where a result came from; `extra` adds what only the caller knows (e.g. session threads)."""
     return {
         "git": git_commit(),
+        "code": identity.code(),  # the version and the sources' digest: what a wheel's run has instead of a commit
         "tensorflow": tf_version,
         "numpy": np.__version__,
         "python": platform.python_version(),

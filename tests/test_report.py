@@ -72,7 +72,7 @@ def seal(directory, variant, seed, values, **extra):
 
 
 def test_report_pools_seeds_and_leaves_out_truncated_runs(tmp_path):
-    from variants.final_state import DOCUMENTED
+    from rnnmnist.tutorials.final_state import DOCUMENTED
     for seed in (1, 2):
         seal(tmp_path, "morvan", seed, DOCUMENTED[:40])
     seal(tmp_path, "morvan", 3, DOCUMENTED[:5], truncated=True)
@@ -83,6 +83,19 @@ def test_report_pools_seeds_and_leaves_out_truncated_runs(tmp_path):
     assert "17 of 17 checkpoints inside the 95% band of 2 seeds" in text
     assert "Left out: 2 runs (truncated, interrupted, or an earlier run of a seed run again)." in text
     assert text.count("_seed1.json |") == 1 and "test CPU" in text  # once in the runs table
+
+
+def test_the_runs_table_names_the_code_by_commit_else_by_version_and_sources(tmp_path):
+    """An installed wheel has no commit: its version and sources' digest show; a run recorded before
+    either (no "code" field) still reports, as ?."""
+    no_git = {"commit": None, "dirty": None}
+    seal(tmp_path, "morvan", 1, [0.9] * 40)
+    seal(tmp_path, "morvan", 2, [0.9] * 40, provenance={"git": no_git, "code": {"version": "0.1.0",
+         "sources_sha256": "4be2c1a09f" + "0" * 54}, "tensorflow": "2.21.0", "cpu": "test CPU"})
+    seal(tmp_path, "morvan", 3, [0.9] * 40, provenance={"git": no_git, "tensorflow": "2.21.0", "cpu": "test CPU"})
+    rows = [[cell.strip() for cell in line.split(" | ")[1:3]] for line in report.render(tmp_path, *report.collect(tmp_path)).splitlines()
+            if "_seed" in line and line.startswith("| 2")]
+    assert rows == [["1", "abc"], ["2", "0.1.0+4be2c1a09f"], ["3", "?"]]
 
 
 def test_report_refuses_a_hand_edited_run(tmp_path):
@@ -113,7 +126,7 @@ def test_report_names_the_runs_it_was_built_from(tmp_path):
 
 def test_plots_one_png_per_variant(tmp_path):
     pytest.importorskip("matplotlib")
-    from variants.final_state import DOCUMENTED
+    from rnnmnist.tutorials.final_state import DOCUMENTED
     seal(tmp_path, "morvan", 1, DOCUMENTED[:40])
     (png,) = report.plots(tmp_path, report.collect(tmp_path)[0])
     assert png.name == "morvan_tf1.2.png" and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -122,7 +135,7 @@ def test_plots_one_png_per_variant(tmp_path):
 
 def test_plot_colours_each_seed_shades_the_verdicts_band_and_counts_epochs_in_whole_numbers(tmp_path):
     pytest.importorskip("matplotlib")
-    from variants.final_state import DOCUMENTED
+    from rnnmnist.tutorials.final_state import DOCUMENTED
     records = [results.load(seal(tmp_path, "morvan", seed, DOCUMENTED[:40])) for seed in (1, 2)]
     ax, zoomed = report.figure("morvan", (), records).axes  # its page's 17 numbers end at step 320 of 781
     assert zoomed.get_xlim()[1] < 400
@@ -175,7 +188,7 @@ def test_plots_zoom_to_the_documented_numbers_clip_their_bands_and_say_a_run_was
     band = next(c for c in full.collections if isinstance(c, PolyCollection))
     ys = band.get_paths()[0].vertices[:, 1]
     assert ys.min() >= 0.0 and ys.max() <= 1.0
-    from variants.final_state import DOCUMENTED
+    from rnnmnist.tutorials.final_state import DOCUMENTED
     cut = seal(tmp_path, "morvan", 1, DOCUMENTED[:5], truncated=True, steps_run=100,
                schedule=dict(schedule, steps={"start": 0, "stop": 100}))
     figure = report.figure("morvan", (), [results.load(cut)])

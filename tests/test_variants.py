@@ -170,7 +170,7 @@ def test_schedule_descriptions():
 def test_hyperparameters_recorded_with_a_run_are_the_modules_constants(name):
     """They are typed twice (the constants the graph uses, the mapping saved with each run): keep them one."""
     import importlib
-    module = importlib.import_module(f"variants.{name.replace('-', '_')}")
+    module = importlib.import_module(f"rnnmnist.tutorials.{name.replace('-', '_')}")
     constants = {k: v for k, v in module.VARIANT.hyperparameters.items() if hasattr(module, k)}
     assert constants and all(getattr(module, k) == v for k, v in constants.items()), name
     described = set(module.VARIANT.hyperparameters) - set(constants)  # words, not numbers

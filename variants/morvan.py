@@ -59,7 +59,7 @@ EVERY = 20
 # A second reference: final-state is the same network, recipe and print cadence (outputs[-1] equals
 # final_state.h when no sequence_length is given), and its 125 printed numbers cover all 40 of this
 # run's checkpoints (steps 0, 20, ..., 780), where the page stops at 320.
-from variants import final_state  # noqa: E402
+from . import final_state  # noqa: E402
 
 
 def build(fixes: frozenset = frozenset()) -> GraphHandles:
