@@ -28,7 +28,7 @@ def describe(name: str) -> str:
 
 
 def load(name: str) -> Variant:
-    """Import the variant (this imports TensorFlow)."""
+    """Import the variant (TensorFlow only when its graph is built: rnnmnist.lazytf)."""
     if name not in names():
         raise KeyError(name)
     return importlib.import_module(f"{tutorials.__name__}.{name.replace('-', '_')}").VARIANT

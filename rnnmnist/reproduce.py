@@ -109,7 +109,7 @@ def _requests(args, p: Parser, data_dir: Path) -> list[RunRequest]:
     names = registry.names() if args.variant == "all" else [args.variant]
     requests = []
     for name in names:
-        variant = registry.load(name)  # imports TensorFlow
+        variant = registry.load(name)
         first = variant.seed if args.seed is None else args.seed
         # with `all`, --epochs applies to the tutorials that count epochs
         epochs = args.epochs if (args.variant != "all" or variant.schedule.steps_per_epoch) else None

@@ -4,11 +4,11 @@ Source: a Jupyter notebook with its stored output (final_state.md). The graph
 below is the notebook's, cell by cell. Lines the TensorFlow 2 API forced to change carry
 the original beside them as `# TF1:`.
 """
-from rnnmnist import tfcompat
+from rnnmnist import lazytf
 from rnnmnist.printing import numpy113_str
 from rnnmnist.spec import BATCH_ACCURACY, STEP, Event, GraphHandles, Point, Reference, Schedule, Variant
 
-tf = tfcompat.v1  # TF1: import tensorflow as tf
+tf = lazytf.v1  # TF1: import tensorflow as tf
 # The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
 # TF1: from tensorflow.examples.tutorials.mnist import input_data
 # TF1: minst = input_data.read_data_sets('MINST_data', one_hot = True)

@@ -15,11 +15,11 @@ tf.unpack and tf.initialize_all_variables: the same graph under other names. The
 in every revision: tf.set_random_seed(1), batch 128, Adam 1e-3, training_iters 100000, and the
 accuracy of the batch just trained on, after its update, printed when step % 20 == 0 from step 0.
 """
-from rnnmnist import tfcompat
+from rnnmnist import lazytf
 from rnnmnist.printing import numpy113_str
 from rnnmnist.spec import BATCH_ACCURACY, STEP, Event, GraphHandles, Point, Reference, Schedule, Variant, steps_while
 
-tf = tfcompat.v1  # TF1: import tensorflow as tf
+tf = lazytf.v1  # TF1: import tensorflow as tf
 # The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
 # TF1: from tensorflow.examples.tutorials.mnist import input_data
 # TF1: mnist = input_data.read_data_sets('MNIST_data', one_hot=True)

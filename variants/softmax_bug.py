@@ -9,10 +9,10 @@ hands the probabilities to softmax_cross_entropy_with_logits, which applies soft
 """
 import numpy as np
 
-from rnnmnist import tfcompat
+from rnnmnist import lazytf
 from rnnmnist.spec import EPOCH, TEST_ACCURACY, Event, GraphHandles, Schedule, Variant
 
-tf = tfcompat.v1  # TF1: import tensorflow as tf
+tf = lazytf.v1  # TF1: import tensorflow as tf
 # The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
 # TF1: from tensorflow.examples.tutorials.mnist import input_data
 # TF1: mnist = input_data.read_data_sets("MNIST_data",one_hot=True)

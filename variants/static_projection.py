@@ -4,11 +4,11 @@ Source: Zero's blog post (static_projection.md) ("TensorFlow入门-(7)循环神�
 2018-01-05). The graph below is the post's, in its order. Lines the TensorFlow 2 API forced
 to change carry the original beside them as `# TF1:`.
 """
-from rnnmnist import tfcompat
+from rnnmnist import lazytf
 from rnnmnist.spec import (EPOCH, EPOCH_MEAN_LOSS, FINAL, TEST_ACCURACY, TRAIN_ACCURACY, Event, GraphHandles, Point,
                            Reference, Schedule, Variant)
 
-tf = tfcompat.v1  # TF1: import tensorflow as tf
+tf = lazytf.v1  # TF1: import tensorflow as tf
 # The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
 # TF1: from tensorflow.examples.tutorials.mnist import input_data
 # TF1: mnist = input_data.read_data_sets('data/', one_hot=True)

@@ -4,12 +4,12 @@ Source: a Jupyter notebook (static_split.md), after aymericdamien's recurrent_ne
 graph below is the notebook's, cell by cell. Lines the TensorFlow 2 API forced to change
 carry the original beside them as `# TF1:`.
 """
-from rnnmnist import tfcompat
+from rnnmnist import lazytf
 from rnnmnist.printing import numpy113_str
 from rnnmnist.spec import (BATCH_ACCURACY, BATCH_LOSS, FINAL, FINAL_TEST_ACCURACY, STEP, Event, GraphHandles, Point,
                            Reference, Schedule, Variant, steps_while)
 
-tf = tfcompat.v1  # TF1: import tensorflow as tf
+tf = lazytf.v1  # TF1: import tensorflow as tf
 # The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
 # TF1: from tensorflow.examples.tutorials.mnist import input_data
 # TF1: mnist = input_data.read_data_sets('/tmp/', one_hot=True)
