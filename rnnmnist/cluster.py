@@ -198,6 +198,8 @@ def run(jobs: list[Job], *, workers: int | None = None, scheduler: str | None = 
 def _run_on(client, ours: dict[str, str], jobs: list[Job], workers: int | None, scheduler: str | None,
             say: Callable[[str], None], stop: Stop, finished_one: Callable[[Finished], None]) -> list[Finished]:
     from distributed import Event, Variable, wait
+    if stop.requested:  # while the cluster started: no run is sent
+        return []
     if workers:  # one machine, `workers` runs at once: each run its share of the cores
         jobs_sent = [replace(j, request=j.request.but(inter_op_threads=threads_per_job(workers), out=None)) for j in jobs]
     else:        # each worker gives its runs their share of its machine's cores
@@ -207,15 +209,6 @@ def _run_on(client, ours: dict[str, str], jobs: list[Job], workers: int | None, 
     events: queue.Queue = queue.Queue()
     client.subscribe_topic(topic, lambda event: events.put(event[1]))
     stop_event, stop_reason = Event(stop_name, client=client), Variable(stop_name, client=client)
-    def tell_stop() -> None:
-        nonlocal stop_sent
-        if stop.requested and not stop_sent:
-            stop_reason.set(stop.requested)
-            stop_event.set()
-            stop_sent = True
-
-    stop_sent = False
-    tell_stop()  # asked before anything was sent: no run starts
     futures = {client.submit(_run_on_worker, job.to_json(), topic, i, stop_name, ours, retries=RETRIES,
                              pure=False, key=f"rnnmnist-{job.request.variant}-seed{job.request.seed}-{i}-{token}"): i
                for i, job in enumerate(jobs_sent)}
@@ -224,7 +217,7 @@ def _run_on(client, ours: dict[str, str], jobs: list[Job], workers: int | None, 
     printed: dict[str, int] = {}
     ended: dict[int, tuple[dict, float]] = {}   # outcome, and when it came, until its lines are in
     finished: dict[int, Finished] = {}
-    pending = set(futures)
+    pending, stop_sent = set(futures), False
 
     def show(event: dict) -> None:
         i, attempt = event["job"], event["attempt"]
@@ -248,7 +241,10 @@ def _run_on(client, ours: dict[str, str], jobs: list[Job], workers: int | None, 
             with contextlib.suppress(queue.Empty):
                 while True:
                     show(events.get_nowait())
-            tell_stop()
+            if stop.requested and not stop_sent:
+                stop_reason.set(stop.requested)
+                stop_event.set()
+                stop_sent = True
             if stop.now:  # a second signal: no more waiting; what each run sent so far is kept
                 for i in sorted(set(range(len(jobs))) - set(finished)):
                     outcome = ended.get(i, ({}, 0))[0]

@@ -261,6 +261,10 @@ def _in_parallel(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
         print(f"rnnmnist: stopped at once ({stop.now}): {len(kept)} of {len(jobs)} runs saved, each as far as its "
               f"last printed checkpoint or further", file=sys.stderr)
         return EXIT_INTERRUPTED[stop.now]
+    if stop.requested and not kept:
+        print(f"rnnmnist: stopped ({stop.requested}) before any run had trained a step; nothing was saved",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED[stop.requested]
     runs = dict(sorted(kept.items()))
     if args.seeds > 1:
         for start in range(0, len(requests), args.seeds):  # each variant's seeds, as in the sequential loop
