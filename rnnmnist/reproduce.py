@@ -258,8 +258,8 @@ def _in_parallel(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
         print(f"rnnmnist: error: {e}", file=sys.stderr)
         return EXIT_CLUSTER
     if stop.now:  # a second signal: no summing up
-        print(f"rnnmnist: stopped at once ({stop.now}): {len(kept)} of {len(jobs)} runs saved, each as far as its "
-              f"last printed checkpoint or further", file=sys.stderr)
+        print(f"rnnmnist: stopped at once ({stop.now}): {len(kept)} of {len(jobs)} runs saved, each with every "
+              f"checkpoint it had printed", file=sys.stderr)
         return EXIT_INTERRUPTED[stop.now]
     if stop.requested and not kept:
         print(f"rnnmnist: stopped ({stop.requested}) before any run had trained a step; nothing was saved",

@@ -57,8 +57,8 @@ def test_ctrl_c_as_timeout_sends_it_stops_every_run_on_a_local_cluster_and_keeps
     out = "".join(seen) + out
     assert proc.returncode == 130, err
     assert "Traceback" not in out + err and err.endswith(
-        "rnnmnist: stopped at once (KeyboardInterrupt): 2 of 2 runs saved, each as far as its last printed checkpoint "
-        "or further\n"), err
+        "rnnmnist: stopped at once (KeyboardInterrupt): 2 of 2 runs saved, each with every checkpoint it had "
+        "printed\n"), err
     saved = {results.load(p)["seed"]: results.load(p) for p in (tmp_path / "res" / "morvan").glob("*_interrupted.json")}
     assert sorted(saved) == [1, 2]
     for seed, record in saved.items():
