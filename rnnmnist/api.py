@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, TextIO
 from . import compare, pooling, registry, results
 from .request import RunRequest  # noqa: F401  (rnnmnist.RunRequest)
 from .results import RUNS
-from .spec import Point, file_stem
+from .spec import Curve, Point, file_stem
 from .stopping import Stop
 
 Say = Callable[[str], None]
@@ -112,24 +112,35 @@ class Run:
 
 
 def execute(request: RunRequest, echo: Say | None = print, progress: TextIO | None = sys.stderr,
-            stop: Stop | None = None) -> Run:
+            stop: Stop | None = None, on_record: Callable[[list[Point], int, float], None] | None = None) -> Run:
     """Train what `request` asks for; the tutorial's lines go to `echo`. Does not save."""
+    from . import runner
+    variant = registry.load(request.variant)
+    schedule, _, _ = request.schedule(variant)
+    events = request.tensorboard and (request.tensorboard / request.variant
+                                      / f"{results.utc_stamp()}_{file_stem(f'seed{request.seed}', request.fixes)}")
+    curve = runner.run(variant, request.data_dir, request.seed, schedule, fixes=frozenset(request.fixes), echo=echo,
+                       progress=progress, stop=stop, inter_op=request.inter_op_threads, checkpoint=request.checkpoint,
+                       events=events, era=request.era_of(variant), on_record=on_record)
+    return assemble(request, curve, events)
+
+
+def assemble(request: RunRequest, curve: Curve, events: Path | None = None,
+             provenance: dict[str, Any] | None = None) -> Run:
+    """A run's document and comparison from its curve; `provenance`: the machine's that trained it, if not this one's."""
     from . import runner
     from .tfcompat import tf
     variant = registry.load(request.variant)
     schedule, truncated, _ = request.schedule(variant)
     era = request.era_of(variant)
-    events = request.tensorboard and (request.tensorboard / request.variant
-                                      / f"{results.utc_stamp()}_{file_stem(f'seed{request.seed}', request.fixes)}")
-    curve = runner.run(variant, request.data_dir, request.seed, schedule, fixes=frozenset(request.fixes), echo=echo,
-                       progress=progress, stop=stop, inter_op=request.inter_op_threads, checkpoint=request.checkpoint,
-                       events=events, era=era)
     reference = None if request.fixes else variant.reference
     comparison = over_schedule(compare.compare(curve.points, reference, schedule.sample_sizes()),
                                len(schedule.steps), len(variant.schedule.steps))
     record = results.record(request, variant.tutorial, variant.hyperparameters, schedule, truncated, curve,
                             comparison, len(variant.schedule.steps), tf.__version__,
                             runner.threads(request.inter_op_threads), era, variant.era, events)
+    if provenance:
+        record["provenance"] = {**provenance, "finished_utc": record["provenance"]["finished_utc"]}
     return Run(request, record, comparison)
 
 

@@ -10,7 +10,9 @@ document comes back as the task's result and is saved here, by the caller, atomi
 
 Stopping: Ctrl-C, SIGTERM or a closed stdout here sets a Dask `Event` (and a `Variable` says
 which of them it was); each task watches the event and tells its run why, on the run's stdin; the
-run stops after its step in progress and comes back marked as interrupted, by that reason.
+run stops after its step in progress and comes back marked as interrupted, by that reason. Each
+run also sends the numbers it records as it records them, before the lines that print them: a
+second signal stops waiting at once, and the runs still out are saved from those (`Finished.partial`).
 Faults: a run whose process is killed is retried once (`RETRIES`), on the same or another worker;
 so is a run whose worker is lost (the `LocalCluster`'s scheduler allows one loss; an existing
 cluster's own `allowed-failures` decides there). Past that the run is reported as failed.
@@ -82,6 +84,9 @@ class Finished:
     job: Job
     record: dict | None   # the run's document, if it got that far
     error: str | None     # why not, in one line
+    # stopped at once before its document came: what reached this process of its curve (points, steps_run,
+    # train_time_s, wall_time_s and the provenance of where it trained), to be saved as an interrupted run
+    partial: dict | None = None
 
 
 def threads_per_job(jobs: int) -> int:
@@ -188,6 +193,8 @@ def run(jobs: list[Job], *, workers: int | None = None, scheduler: str | None = 
 def _run_on(client, ours: dict[str, str], jobs: list[Job], workers: int | None, scheduler: str | None,
             say: Callable[[str], None], stop: Stop, finished_one: Callable[[Finished], None]) -> list[Finished]:
     from distributed import Event, Variable, wait
+    if stop.requested:  # while the cluster started: no run is sent
+        return []
     if workers:  # one machine, `workers` runs at once: each run its share of the cores
         jobs_sent = [replace(j, request=j.request.but(inter_op_threads=threads_per_job(workers), out=None)) for j in jobs]
     else:        # each worker gives its runs their share of its machine's cores
@@ -201,6 +208,7 @@ def _run_on(client, ours: dict[str, str], jobs: list[Job], workers: int | None, 
                              pure=False, key=f"rnnmnist-{job.request.variant}-seed{job.request.seed}-{i}-{token}"): i
                for i, job in enumerate(jobs_sent)}
     attempts: dict[int, list[str]] = {i: [] for i in range(len(jobs))}
+    partial: dict[int, dict] = {}                # each run's numbers so far, of its latest attempt
     printed: dict[str, int] = {}
     ended: dict[int, tuple[dict, float]] = {}   # outcome, and when it came, until its lines are in
     finished: dict[int, Finished] = {}
@@ -217,7 +225,10 @@ def _run_on(client, ours: dict[str, str], jobs: list[Job], workers: int | None, 
             elif scheduler:
                 say(f"[{label}] on {event['worker']}")
         printed[attempt] = printed.get(attempt, 0) + 1
-        if event["kind"] != "start":
+        if event["kind"] == "points":
+            if attempt == attempts[i][-1]:  # a new attempt starts again from its first step
+                _add_points(partial, i, attempt, event["data"])
+        elif event["kind"] != "start":
             say(f"[{label}] {event['line']}")
 
     try:
@@ -229,6 +240,14 @@ def _run_on(client, ours: dict[str, str], jobs: list[Job], workers: int | None, 
                 stop_reason.set(stop.requested)
                 stop_event.set()
                 stop_sent = True
+            if stop.now:  # a second signal: no more waiting; what each run sent so far is kept
+                for i in sorted(set(range(len(jobs))) - set(finished)):
+                    outcome = ended.get(i, ({}, 0))[0]
+                    if outcome.get("run") or partial.get(i, {}).get("points"):
+                        finished[i] = Finished(jobs[i], outcome.get("run"), None,
+                                               None if outcome.get("run") else partial[i])
+                        finished_one(finished[i])
+                break
             if pending:
                 try:
                     done, pending = wait(pending, timeout=0.2, return_when="FIRST_COMPLETED")
@@ -256,6 +275,15 @@ def _run_on(client, ours: dict[str, str], jobs: list[Job], workers: int | None, 
             stop_reason.delete()
             stop_event.clear()
     return [finished[i] for i in sorted(finished)]
+
+
+def _add_points(partial: dict[int, dict], i: int, attempt: str, data: dict) -> None:
+    """A run's numbers as they come: the latest attempt's, with its step count, times and provenance."""
+    if partial.get(i, {}).get("attempt") != attempt:
+        partial[i] = {"attempt": attempt, "points": [], "provenance": None}
+    partial[i]["points"] += data["points"]
+    partial[i].update({k: data[k] for k in ("steps_run", "train_time_s", "wall_time_s")})
+    partial[i]["provenance"] = data.get("provenance") or partial[i]["provenance"]
 
 
 def _outcome(future, client, scheduler: str | None) -> dict:
@@ -294,8 +322,8 @@ def _run_on_worker(job_json: str, topic: str, index: int, stop_name: str, expect
     worker = get_worker()
     attempt, counter = uuid.uuid4().hex[:8], itertools.count()
 
-    def emit(kind: str, line: str) -> None:
-        worker.log_event(topic, {"job": index, "attempt": attempt, "kind": kind, "line": line,
+    def emit(kind: str, line: str = "", data: dict | None = None) -> None:
+        worker.log_event(topic, {"job": index, "attempt": attempt, "kind": kind, "line": line, "data": data,
                                  "worker": worker.address, "seq": next(counter)})
 
     def result(**fields: Any) -> dict:
@@ -333,6 +361,8 @@ def _run_on_worker(job_json: str, topic: str, index: int, stop_name: str, expect
                 emit("out", line.rstrip("\n"))
             elif "line" in message:
                 emit("out", message["line"])
+            elif "points" in message:
+                emit("points", data=message)
             else:
                 answers.update(message)
 

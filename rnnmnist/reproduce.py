@@ -66,8 +66,10 @@ def parser() -> Parser:
     return p
 
 
-def one_run(request: RunRequest, say: Callable[[str], None], stop: stopping.Stop, quiet: bool = False):
-    """The header, the tutorial's lines and the comparison of one run, all through `say`; the Run."""
+def one_run(request: RunRequest, say: Callable[[str], None], stop: stopping.Stop, quiet: bool = False,
+            on_record=None):
+    """The header, the tutorial's lines and the comparison of one run, all through `say`; the Run.
+    `on_record`: as `api.execute`'s."""
     from . import api
     from .tfcompat import tf
     variant = registry.load(request.variant)
@@ -80,7 +82,8 @@ def one_run(request: RunRequest, say: Callable[[str], None], stop: stopping.Stop
     if not quiet:
         say(header)
     # flushed line by line: a learner may be watching through a pipe (| tee log)
-    run = api.execute(request, echo=None if quiet else say, progress=None if quiet else sys.stderr, stop=stop)
+    run = api.execute(request, echo=None if quiet else say, progress=None if quiet else sys.stderr, stop=stop,
+                      on_record=on_record)
     for line in run.summary():
         say(line)
     return run
@@ -128,6 +131,22 @@ def _requests(args, p: Parser, data_dir: Path) -> list[RunRequest]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    stop = stopping.Stop()
+    with stopping.on_signals(stop):
+        try:
+            with stop.at_once():  # imports, checks, MNIST: nothing is made yet, so a signal ends it here
+                prepared = _prepare(argv)
+        except stopping.StopNow as e:
+            print(f"rnnmnist: stopped by {e} before any run started; nothing was saved", file=sys.stderr)
+            return EXIT_INTERRUPTED[str(e)]
+        if isinstance(prepared, int):
+            return prepared
+        requests, args, on_workers = prepared
+        return (_in_parallel if on_workers else _in_turn)(requests, args, stop)
+
+
+def _prepare(argv: list[str] | None) -> int | tuple[list[RunRequest], object, bool]:
+    """The command line checked, its requests, MNIST at hand: (requests, args, on_workers), or an exit code."""
     p = parser()
     args = p.parse_args(argv)
     if args.list:
@@ -170,15 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as e:
         print(f"rnnmnist: error: {e}", file=sys.stderr)
         return EXIT_DATA
-    except KeyboardInterrupt:
-        print(f"rnnmnist: interrupted while getting MNIST into {data_dir}; nothing half-made is kept, "
+    except stopping.StopNow as e:
+        print(f"rnnmnist: interrupted ({e}) while getting MNIST into {data_dir}; nothing half-made is kept, "
               "run again to fetch it", file=sys.stderr)
-        return EXIT_INTERRUPTED["KeyboardInterrupt"]
-    stop = stopping.Stop()
-    if on_workers:
-        return _in_parallel(requests, args, stop)
-    with stopping.on_signals(stop):
-        return _in_turn(requests, args, stop)
+        return EXIT_INTERRUPTED[str(e)]
+    return requests, args, on_workers
 
 
 def _in_turn(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
@@ -188,6 +203,8 @@ def _in_turn(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
     try:
         for i, request in enumerate(requests):
             if stop.requested:  # asked to stop between two runs: the finished ones are saved
+                print(f"rnnmnist: stopped ({stop.requested}) between two runs: the {i} that finished are saved, "
+                      f"{len(requests) - i} not started", file=sys.stderr)
                 return EXIT_INTERRUPTED[stop.requested]
             if i:
                 echo("")
@@ -198,6 +215,10 @@ def _in_turn(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
                 return EXIT_INTERRUPTED.get(run.interrupted, 1)
             if args.seeds > 1 and len(runs) % args.seeds == 0:  # the variant's last seed
                 _ensemble(runs[-args.seeds:], echo)
+    except stopping.StopNow as e:  # a second signal while a run started: it had trained nothing
+        print(f"rnnmnist: stopped at once ({e}) before {request.label} trained a step: the {len(runs)} runs "
+              f"that finished are saved", file=sys.stderr)
+        return EXIT_INTERRUPTED[str(e)]
     except DataError as e:
         print(f"rnnmnist: error: {e}", file=sys.stderr)
         return EXIT_DATA
@@ -222,21 +243,35 @@ def _in_parallel(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
     kept: dict[int, object] = {}
 
     def keep(f: "cluster.Finished") -> None:  # each run is saved as soon as it is back
+        say = lambda line: echo(f"[{f.job.request.label}] {line}")  # noqa: E731
         if f.record is not None:
             run = api.from_record(f.record)
             run.request = f.job.request  # where this process saves it, its TensorBoard and checkpoint
-            api.keep(run, say=lambda line: echo(f"[{f.job.request.label}] {line}"))
-            kept[jobs.index(f.job)] = run
+        elif f.partial is not None:  # stopped at once: what it sent of its curve, as an interrupted run
+            run = _from_partial(f.job.request, f.partial, stop.now or stopping.NAMES[signal.SIGINT])
+            for line in run.summary():
+                say(line)
+        else:
+            return
+        api.keep(run, say=say)
+        kept[jobs.index(f.job)] = run
 
     if not args.verbose:  # its own reports of a lost worker or scheduler: said here in one line instead
         cluster.silence_dask()
     try:
-        with stopping.on_signals(stop):
-            finished = cluster.run(jobs, workers=None if args.scheduler else args.jobs, scheduler=args.scheduler,
-                                   say=echo, stop=stop, finished_one=keep)
+        finished = cluster.run(jobs, workers=None if args.scheduler else args.jobs, scheduler=args.scheduler,
+                               say=echo, stop=stop, finished_one=keep)
     except cluster.ClusterError as e:
         print(f"rnnmnist: error: {e}", file=sys.stderr)
         return EXIT_CLUSTER
+    if stop.now:  # a second signal: no summing up
+        print(f"rnnmnist: stopped at once ({stop.now}): {len(kept)} of {len(jobs)} runs saved, each with every "
+              f"checkpoint it had printed", file=sys.stderr)
+        return EXIT_INTERRUPTED[stop.now]
+    if stop.requested and not kept:
+        print(f"rnnmnist: stopped ({stop.requested}) before any run had trained a step; nothing was saved",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED[stop.requested]
     runs = dict(sorted(kept.items()))
     if args.seeds > 1:
         for start in range(0, len(requests), args.seeds):  # each variant's seeds, as in the sequential loop
@@ -254,6 +289,15 @@ def _in_parallel(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
     for f in failed:
         print(f"rnnmnist: error: the run {f.job.request.label} failed ({f.error or 'no reason given'})", file=sys.stderr)
     return EXIT_WORKER if failed or len(finished) < len(jobs) else 0
+
+
+def _from_partial(request: RunRequest, partial: dict, interrupted: str):
+    """The Run of what a --jobs run sent of its curve before it was stopped at once."""
+    from . import api
+    from .spec import Curve, Point
+    curve = Curve([Point(**p) for p in partial["points"]], partial["steps_run"], partial["wall_time_s"],
+                  partial["train_time_s"], interrupted)
+    return api.assemble(request, curve, provenance=partial["provenance"])
 
 
 def _ensemble(runs: list, echo: Callable[[str], None]) -> None:

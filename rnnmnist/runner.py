@@ -19,7 +19,7 @@ from .sources import to_stderr
 from .printing import numpy113_str
 from .progress import Progress
 from .eras import UNIFORM_UNIT_SCALING, Era
-from .stopping import Interrupted, Stop
+from .stopping import Interrupted, Stop, StopNow
 from .spec import (BATCH_ACCURACY, BATCH_LOSS, EPOCH, EPOCH_MEAN_LOSS, FINAL, FINAL_TEST_ACCURACY, STEP,
                    TRAIN_ACCURACY, Curve, Event, GraphHandles, Point, Schedule, Variant)
 
@@ -142,9 +142,11 @@ class Training:
     def __init__(self, variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None = None,
                  fixes: frozenset[str] = frozenset(), echo: Callable[[str], None] | None = print,
                  progress: TextIO | None = None, stop: Stop | None = None, inter_op: int = 0,
-                 events: Path | None = None, era: Era | None = None):
+                 events: Path | None = None, era: Era | None = None,
+                 on_record: Callable[[list[Point], int, float], None] | None = None):
         self.variant, self.schedule, self.echo = variant, schedule or variant.schedule, echo
         self.stop = stop or Stop()
+        self.on_record = on_record
         # tf.set_random_seed(seed) came before read_data_sets in TF1, which seeded its shuffle with it.
         self.mnist = data_sets(variant, data_dir, seed, era, say=to_stderr if progress else _silent,
                                echo=echo or _silent)
@@ -168,6 +170,7 @@ class Training:
         self._shape = (s.batch_size, *variant.feed_shape)
         self._steps = enumerate(s.steps)
         self._epoch_losses: list[float] = []
+        self.started = time.perf_counter()
 
     def close(self) -> None:
         self.tick.close()
@@ -187,6 +190,8 @@ class Training:
 
     def record(self, points: list[Point]) -> None:
         self.curve.points.extend(points)
+        if self.on_record is not None and points:  # before the lines that print them
+            self.on_record(points, self.curve.steps_run, time.perf_counter() - self.started)
         if self.events is not None and points:
             self.events.add(points)
 
@@ -267,7 +272,8 @@ class Training:
 def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None = None,
         fixes: frozenset[str] = frozenset(), echo: Callable[[str], None] | None = print,
         progress: TextIO | None = sys.stderr, stop: Stop | None = None, inter_op: int = 0,
-        checkpoint: Path | None = None, events: Path | None = None, era: Era | None = None) -> Curve:
+        checkpoint: Path | None = None, events: Path | None = None, era: Era | None = None,
+        on_record: Callable[[list[Point], int, float], None] | None = None) -> Curve:
     """Train `variant` with `schedule` (default: the tutorial's), printing what the tutorial printed.
 
     `echo=None` prints nothing; `progress=None` shows no progress lines. A request on `stop`, or
@@ -277,17 +283,23 @@ def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None =
     of its own under checkpoint/<variant>/, named like the run, also when interrupted. `events`: write
     TensorBoard events there as the run goes. `era`: the TensorFlow release whose data order and
     default initializer to run with (None: the tutorial's own).
+    A second signal (`StopNow`) ends the step in progress at once, and the run returns the same way.
+    `on_record(points, steps_run, seconds)` gets each printed number as it is recorded (a --jobs run sends them on).
     """
     t0 = time.perf_counter()
-    training = Training(variant, data_dir, seed, schedule, fixes, echo, progress, stop, inter_op, events, era)
+    stop = stop or Stop()
+    with stop.interruptible():  # nothing trained yet: a stop-now leaves nothing to keep
+        training = Training(variant, data_dir, seed, schedule, fixes, echo, progress, stop, inter_op, events, era,
+                            on_record)
     curve = training.curve
     try:
         t_train = time.perf_counter()
         try:
-            training.advance()
-            curve.train_time_s = time.perf_counter() - t_train
-            training.finish()
-        except (KeyboardInterrupt, Interrupted) as e:
+            with stop.interruptible():
+                training.advance()
+                curve.train_time_s = time.perf_counter() - t_train
+                training.finish()
+        except (KeyboardInterrupt, Interrupted, StopNow) as e:
             curve.interrupted = type(e).__name__ if isinstance(e, KeyboardInterrupt) else str(e) or "Interrupted"
             curve.train_time_s = time.perf_counter() - t_train
         if checkpoint is not None:

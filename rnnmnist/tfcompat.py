@@ -42,7 +42,7 @@ def _quiet_fd2(quiet: bool):
         os.dup2(sink.fileno(), 2)
         try:
             yield
-        except BaseException:
+        except Exception:  # a failure, not an interrupt (Ctrl-C ends in one line, without TensorFlow's noise)
             os.dup2(saved, 2)
             sink.seek(0)
             sys.stderr.write(sink.read().decode(errors="replace"))

@@ -3,8 +3,10 @@
 Reads one job (a `RunRequest` and whether to be quiet) as a JSON line on stdin, which its starter
 keeps open; a later {"stop": reason} line asks the run to stop after its step, marked with that
 reason (KeyboardInterrupt, SIGTERM, BrokenPipe: what stopped the client). Writes JSON lines on
-stdout: {"line": ...} for each line a run prints, then {"run": <the run's document>}, or
-{"error": ...} with a non-zero exit code. The starter saves nothing either: the run goes back to
+stdout: {"line": ...} for each line a run prints, {"points": [...], "steps_run": N, ...} for the
+numbers it records, each before the line that prints them (the client keeps them: stopped at
+once, it saves them as an interrupted run), then {"run": <the run's document>}, or {"error": ...}
+with a non-zero exit code. The starter saves nothing either: the run goes back to
 the client, which saves it.
 """
 from __future__ import annotations
@@ -14,9 +16,11 @@ import json
 import os
 import sys
 import threading
+import time
 
 from . import stopping
 from .cluster import Job
+from .results import to_jsonable
 
 
 def _listen_to_starter(stop: stopping.Stop) -> None:
@@ -39,9 +43,18 @@ def main() -> int:
     job = Job.from_json(sys.stdin.readline())
     stop = stopping.Stop()
     threading.Thread(target=_listen_to_starter, args=(stop,), daemon=True).start()
+
+    def on_record(points, steps_run: int, seconds: float) -> None:
+        first = {} if on_record.sent else {"provenance": _provenance(job.request)}
+        on_record.sent = True
+        emit(points=[to_jsonable(p) for p in points], steps_run=steps_run, train_time_s=seconds,
+             wall_time_s=time.perf_counter() - started, **first)
+    on_record.sent, started = False, time.perf_counter()
     with stopping.on_signals(stop):  # a signal sent to this process itself
         try:
-            run = one_run(job.request, lambda line: emit(line=line), stop, quiet=job.quiet)
+            run = one_run(job.request, lambda line: emit(line=line), stop, quiet=job.quiet, on_record=on_record)
+        except stopping.StopNow as e:  # two signals before its first step: nothing to send
+            return EXIT_INTERRUPTED.get(str(e), 1)
         except DataError as e:
             emit(error=str(e))
             return EXIT_DATA
@@ -50,6 +63,14 @@ def main() -> int:
             return EXIT_NAN
     emit(run=run.record)
     return EXIT_INTERRUPTED.get(run.interrupted, 1) if run.interrupted else 0
+
+
+def _provenance(request) -> dict:
+    """Where the run trains, as its document would say (sent with its first numbers)."""
+    from .results import provenance
+    from .runner import threads
+    from .tfcompat import tf
+    return provenance(tf.__version__, session_threads=threads(request.inter_op_threads))
 
 
 if __name__ == "__main__":

@@ -41,19 +41,34 @@ def training(seen: list[str], labels: tuple[str, ...], accuracies: int = 2) -> b
     return all(sum(line.startswith(f"[{label}] 0.") for line in seen) >= accuracies for label in labels)
 
 
-def test_ctrl_c_stops_every_run_on_a_local_cluster_and_keeps_each(tmp_path, mnist_dir):
-    # A terminal's Ctrl-C reaches the whole foreground group: this process and its Dask workers.
+def test_ctrl_c_as_timeout_sends_it_stops_every_run_on_a_local_cluster_and_keeps_what_each_printed(tmp_path, mnist_dir):
+    # `timeout -s INT` signals this process, then its whole group (the Dask workers too) 20 ms later: the
+    # second signal stops at once. It once ended the process with nothing saved; now each run keeps
+    # every checkpoint it printed, as an interrupted run.
+    from test_reliability import keeps_what_it_printed, printed_accuracies
     proc = reproduce("--variant", "morvan", "--seeds", "2", "--jobs", "2", "--data-dir", str(mnist_dir),
                      "--out", "res", cwd=tmp_path)
     seen: list[str] = []
     read_until(proc, lambda s: training(s, ("morvan seed 1", "morvan seed 2")), seen)
+    os.kill(proc.pid, signal.SIGINT)
+    time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=TIMEOUT_S)
+    out = "".join(seen) + out
     assert proc.returncode == 130, err
-    assert out.count("INTERRUPTED (KeyboardInterrupt) after") == 2 and "Traceback" not in out + err
-    saved = sorted((tmp_path / "res" / "morvan").glob("*.json"))
-    assert sorted(p.name.split("_", 1)[1] for p in saved) == ["seed1_interrupted.json", "seed2_interrupted.json"]
-    assert all(results.load(p)["interrupted_by"] == "KeyboardInterrupt" for p in saved)
+    assert "Traceback" not in out + err and err.endswith(
+        "rnnmnist: stopped at once (KeyboardInterrupt): 2 of 2 runs saved, each with every checkpoint it had "
+        "printed\n"), err
+    saved = {results.load(p)["seed"]: results.load(p) for p in (tmp_path / "res" / "morvan").glob("*_interrupted.json")}
+    assert sorted(saved) == [1, 2]
+    for seed, record in saved.items():
+        assert record["interrupted_by"] == "KeyboardInterrupt"
+        assert keeps_what_it_printed(record, printed_accuracies(out, f"[morvan seed {seed}] "))
+    deadline = time.monotonic() + 30  # the runs' processes end with their workers
+    while [p for p in psutil.process_iter(["cmdline", "cwd"])
+           if "rnnmnist.worker" in (p.info["cmdline"] or []) and p.info["cwd"] == str(tmp_path)]:
+        assert time.monotonic() < deadline, "a run's process outlived its cluster"
+        time.sleep(0.2)
 
 
 @pytest.fixture

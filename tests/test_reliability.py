@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from dataclasses import replace
 
@@ -25,15 +26,18 @@ def start(*args, cwd, env=None):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
-def wait_until_training(proc: subprocess.Popen, runs: int = 1, accuracies: int = 3) -> None:
-    """Read stdout until each of `runs` runs has printed `accuracies` accuracies (--jobs: "[run] " lines)."""
+def wait_until_training(proc: subprocess.Popen, runs: int = 1, accuracies: int = 3) -> str:
+    """Read stdout until each of `runs` runs has printed `accuracies` accuracies (--jobs: "[run] " lines); what it read."""
     printed: Counter[str] = Counter()
+    seen = []
     for line in proc.stdout:
+        seen.append(line)
         run, _, text = line.partition("] ") if line.startswith("[") else ("", "", line)
         if text[:2] in ("0.", "1."):
             printed[run] += 1
         if len(printed) == runs and min(printed.values()) >= accuracies:
-            return
+            break
+    return "".join(seen)
 
 
 @pytest.mark.parametrize("sig, code, name", [(signal.SIGINT, 130, "KeyboardInterrupt"),
@@ -51,6 +55,57 @@ def test_a_signal_mid_run_stops_cleanly_and_keeps_an_interrupted_run(tmp_path, m
     assert record["status"] == results.INTERRUPTED and record["interrupted_by"] == name
     assert 40 <= record["steps_run"] < 782 and record["steps_total"] == 782
     assert not list((tmp_path / "res").rglob("*.tmp"))
+
+
+def printed_accuracies(out: str, label: str = "") -> list[float]:
+    """The batch accuracies a morvan run printed (--jobs: its "[label] " lines)."""
+    lines = [line[len(label):] for line in out.splitlines() if line.startswith(label)]
+    return [float(line) for line in lines if line[:2] in ("0.", "1.")]
+
+
+def keeps_what_it_printed(record: dict, printed: list[float]) -> bool:
+    """Every printed checkpoint is in the saved curve, in order (printed as float32's shortest text)."""
+    saved = [p.value for p in results.curve_of(record) if p.metric == "batch_accuracy"]
+    return len(printed) > 0 and saved[:len(printed)] == pytest.approx(printed, abs=1e-6)
+
+
+def test_two_signals_close_together_stop_at_once_and_keep_the_run(tmp_path, mnist_dir):
+    # `timeout -s INT` signals its child, then its group, 20 ms apart: a second Ctrl-C once killed the
+    # process by the signal, and the run in progress with it
+    proc = start("--variant", "morvan", "--data-dir", str(mnist_dir), "--out", "res", cwd=tmp_path)
+    out = wait_until_training(proc)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)  # the reason is still the first
+    rest, err = proc.communicate(timeout=120)
+    out += rest
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    (saved,) = (tmp_path / "res" / "morvan").glob("*_interrupted.json")
+    record = results.load(saved)
+    assert record["interrupted_by"] == "KeyboardInterrupt" and record["steps_run"] >= 41
+    assert keeps_what_it_printed(record, printed_accuracies(out))
+
+
+def tensorflow_loading(pid: int) -> bool:
+    with open(f"/proc/{pid}/maps") as maps:
+        return "libtensorflow_framework" in maps.read()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="finds the TensorFlow import in /proc")
+@pytest.mark.parametrize("sig, code, name", [(signal.SIGINT, 130, "KeyboardInterrupt"),
+                                             (signal.SIGTERM, 143, "SIGTERM")])
+def test_a_signal_during_the_tensorflow_import_is_one_line(tmp_path, mnist_dir, sig, code, name):
+    # was some 60 lines of KeyboardInterrupt traceback (SIGTERM: no line at all)
+    proc = start("--variant", "morvan", "--steps", "3", "--data-dir", str(mnist_dir), "--out", "res", cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while not tensorflow_loading(proc.pid):  # its shared library is mapped: the import is under way
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == code
+    assert err == f"rnnmnist: stopped by {name} before any run started; nothing was saved\n" and out == ""
+    assert not (tmp_path / "res").exists()
 
 
 def test_a_reader_that_goes_away_mid_run_stops_it_cleanly_and_keeps_an_interrupted_run(tmp_path, mnist_dir):
@@ -112,6 +167,27 @@ def test_a_signal_inside_the_loop_is_a_stop_request_not_an_exception(mnist_dir, 
                            progress=None, stop=stop)
     assert curve.interrupted == "SIGTERM" and curve.steps_run == 21  # the step in progress finished
     assert {s: signal.getsignal(s) for s in stopping.NAMES} == previous  # the handlers are put back
+
+
+def test_a_second_signal_stops_at_once_only_where_what_ran_is_kept():
+    from rnnmnist import stopping
+    stop = stopping.Stop()
+    stop.signalled("SIGTERM")  # the first: after the step in progress
+    stop.signalled("KeyboardInterrupt")  # a second, outside an interruptible region (saving): a flag
+    assert (stop.requested, stop.now) == ("SIGTERM", "SIGTERM")
+    with pytest.raises(stopping.StopNow, match="SIGTERM"), stop.interruptible():
+        pass  # entering one after it: at once
+    stop = stopping.Stop()
+    with stop.interruptible():
+        stop.signalled("KeyboardInterrupt")
+        with stop.interruptible(False):  # inside a part that must finish: still a flag
+            stop.signalled("KeyboardInterrupt")
+        with pytest.raises(stopping.StopNow, match="KeyboardInterrupt"):
+            stop.signalled("SIGTERM")
+    assert not isinstance(stopping.StopNow("x"), Exception)  # TensorFlow's `except Exception` passes it on
+    starting = stopping.Stop()
+    with pytest.raises(stopping.StopNow, match="KeyboardInterrupt"), starting.at_once():
+        starting.signalled("KeyboardInterrupt")  # before any run: the first one already
 
 
 def test_an_interrupt_stops_one_run_and_the_next_run_starts_afresh(tiny_mnist):
