@@ -177,16 +177,19 @@ def check_workers(client) -> dict[str, str]:
 
 def run(jobs: list[Job], *, workers: int | None = None, scheduler: str | None = None,
         say: Callable[[str], None] = print, stop: Stop | None = None,
-        finished_one: Callable[[Finished], None] = lambda f: None) -> list[Finished]:
+        finished_one: Callable[[Finished], None] = lambda f: None, header: str | None = None) -> list[Finished]:
     """Run the jobs on Dask; print their lines through `say` as they come; never raise but ClusterError.
 
     `workers`: a LocalCluster of that many processes; `scheduler`: an existing cluster's address.
     A request on `stop` (signals, a closed stdout) stops every run after its step in progress.
-    `finished_one` gets each run as it ends (to save it at once). Returns the runs that were
-    started, in the order given.
+    `finished_one` gets each run as it ends (to save it at once). `header` is said once the cluster
+    answers (an unreachable one is its error line alone). Returns the runs that were started, in the
+    order given.
     """
     with connect(workers, scheduler) as client:
         ours = check_workers(client)
+        if header:
+            say(header)
         return _run_on(client, ours, jobs, workers, scheduler, say, stop or Stop(), finished_one)
 
 

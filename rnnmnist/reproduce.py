@@ -178,6 +178,8 @@ def _prepare(argv: list[str] | None) -> int | tuple[list[RunRequest], object, bo
     requests = _requests(args, p, data_dir)  # usage errors before any fetch
     from . import dataset, sources
     on_workers = bool(args.scheduler) or (args.jobs > 1 and len(requests) > 1)
+    if not on_workers:  # TensorFlow now, where a signal still ends the start-up at once (rnnmnist.lazytf)
+        from . import tfcompat  # noqa: F401
     try:
         # fetched (if need be) before Ctrl-C becomes a stop request: a fetch stops at once. Loaded here
         # only for runs made here; a cluster's workers see to it on their own machines.
@@ -238,8 +240,6 @@ def _in_parallel(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
     from . import api, cluster
     echo = _echo_to(stop)
     jobs = [cluster.Job(request, args.quiet) for request in requests]
-    echo(f"{len(jobs)} runs, " + (f"on the Dask cluster at {args.scheduler}" if args.scheduler
-                                  else f"{args.jobs} at a time"))
     kept: dict[int, object] = {}
 
     def keep(f: "cluster.Finished") -> None:  # each run is saved as soon as it is back
@@ -260,7 +260,9 @@ def _in_parallel(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
         cluster.silence_dask()
     try:
         finished = cluster.run(jobs, workers=None if args.scheduler else args.jobs, scheduler=args.scheduler,
-                               say=echo, stop=stop, finished_one=keep)
+                               say=echo, stop=stop, finished_one=keep,
+                               header=f"{len(jobs)} runs, " + (f"on the Dask cluster at {args.scheduler}"
+                                                               if args.scheduler else f"{args.jobs} at a time"))
     except cluster.ClusterError as e:
         print(f"rnnmnist: error: {e}", file=sys.stderr)
         return EXIT_CLUSTER

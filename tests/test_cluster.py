@@ -166,7 +166,12 @@ def test_a_scheduler_that_cannot_be_reached_is_one_line(tmp_path, monkeypatch, r
     assert ran.returncode == 5
     assert err.startswith("rnnmnist: error: cannot reach the Dask scheduler at tcp://127.0.0.1:9 (") and \
         "dask scheduler" in err and len(err.splitlines()) == 1, err
+    assert ran.stdout == ""  # not "2 runs, on the Dask cluster at ..." first: the error line alone
     assert not (tmp_path / "runs").exists()
+    ran = reproduce_here("--variant", "morvan", "--seeds", "2", "--steps", "1", "--scheduler", "notanaddress",
+                         cwd=tmp_path)
+    assert ran.returncode == 5 and ran.stdout == "" and len(ran.stderr.splitlines()) == 1, ran
+    assert ran.stderr.startswith("rnnmnist: error: cannot reach the Dask scheduler at notanaddress (")
 
 
 class _Client:
