@@ -28,7 +28,9 @@ EXIT_INTERRUPTED = {"KeyboardInterrupt": 128 + signal.SIGINT, "SIGTERM": 128 + s
 
 
 def parser() -> Parser:
-    p = Parser(prog="python -m rnnmnist.reproduce", description=__doc__.split(":", 1)[1].split("\n")[0].strip())
+    # the console script is `rnnmnist`; `python -m` runs this file
+    prog = "rnnmnist" if sys.argv and Path(sys.argv[0]).name == "rnnmnist" else "python -m rnnmnist.reproduce"
+    p = Parser(prog=prog, description=__doc__.split(":", 1)[1].split("\n")[0].strip())
     p.add_argument("--variant", metavar="NAME", help="which tutorial (see --list), or `all` for every one in turn")
     p.add_argument("--list", action="store_true", help="list the variants and exit")
     p.add_argument("--seed", type=seed, help="graph and data-order seed (default: the tutorial's)")

@@ -150,6 +150,9 @@ def ensure(directory: Path, say: Say = lambda s: None, *, replace_bad: bool = Fa
     """
     if directory.exists() and not directory.is_dir():
         raise DataError(f"{directory}: is a file, not a directory; give --data-dir a directory")
+    for spec in idx.FILES:  # a fetch would end trying to rename a file over it
+        if (directory / spec.name).exists() and not (directory / spec.name).is_file():
+            raise DataError(idx.not_a_file(directory / spec.name))
     problems = status(directory) if directory.is_dir() else {s.name: "missing" for s in idx.FILES}
     if not any(problems.values()):
         return
