@@ -142,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.scheduler and args.jobs > 1:
         p.error(f"give --jobs or --scheduler (here {args.scheduler}, perhaps from ${SCHEDULER_ENV}), not both: a cluster "
                 f"runs as many at once as its workers have threads")
+    if args.seed is not None and args.seed + args.seeds > 2 ** 31:
+        p.error(f"--seed {args.seed} --seeds {args.seeds} would run seeds past 2**31 - 1: give a smaller --seed")
     data_dir = p.data_dir(args)
     from . import results
     try:
