@@ -164,6 +164,11 @@ def ensure(directory: Path, say: Say = lambda s: None, *, replace_bad: bool = Fa
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DataError(f"{directory}: cannot create the data directory ({e.strerror})") from None
+    try:  # before a download that could not be put in place
+        tempfile.TemporaryFile(dir=directory).close()
+    except OSError as e:
+        raise DataError(f"{directory}: cannot write the missing MNIST files there ({e.strerror}); give a writable "
+                        f"--data-dir, or copy the four .gz files into it") from None
     official_url = official_url or os.environ.get(URL_ENV) or OFFICIAL_URL
     todo = [s for s in idx.FILES if problems[s.name]]
     failures = []

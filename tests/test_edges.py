@@ -253,3 +253,14 @@ def test_report_help_says_where_the_report_goes(capsys):
         report.main(["--help"])
     out = " ".join(capsys.readouterr().out.split())  # as wrapped to the terminal's width
     assert "results/REPORT.md" not in out and "DIR/REPORT.md" in out and "default: runs/" in out
+
+
+@pytest.mark.skipif(ROOT, reason="root writes into a read-only directory")
+def test_a_read_only_data_dir_without_mnist_is_one_line_before_any_download(tmp_path, monkeypatch):
+    def tripwire(*args, **kwargs):
+        raise AssertionError("downloaded into a directory it cannot write")
+    monkeypatch.setattr(sources, "_download_official", tripwire)
+    monkeypatch.setattr(sources, "_fallback_arrays", tripwire)
+    (tmp_path / "ro").mkdir(mode=0o555)
+    with pytest.raises(idx.DataError, match="cannot write the missing MNIST files there"):
+        sources.ensure(tmp_path / "ro")
