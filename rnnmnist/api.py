@@ -172,7 +172,8 @@ def train(variant: str, *, seed: int | None = None, steps: int | None = None, ep
     """
     from . import sources
     from .dataset import load_raw
-    request = RunRequest.build(variant, seed, steps=steps, epochs=epochs, fixes=tuple(fixes), data_dir=data_dir,
+    # every argument checked (types, ranges, the paths it reads and writes) before any fetch or training
+    request = RunRequest.build(variant, seed, steps=steps, epochs=epochs, fixes=fixes, data_dir=data_dir,
                                out=out, tensorboard=tensorboard, checkpoint=checkpoint, era=era)
     say = (lambda line: None) if quiet else (echo or print)
     load_raw(request.data_dir, say=(lambda line: None) if quiet else sources.to_stderr)  # fetch, verify

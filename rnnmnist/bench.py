@@ -247,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         p.exit(2, f"{p.prog}: error: " + (f"unknown variant {unknown[0]!r}; known variants: "
                                           f"{', '.join(registry.names())}" if unknown else
                                           "--rounds must be at least 2 and --segment positive") + "\n")
+    p.check_out(args.out, "bench")
     from . import results
     from .tfcompat import tf
     rows = []

@@ -76,11 +76,36 @@ def cpu_label(provenance: dict) -> str:
     return f"{provenance.get('cpu', 'unknown CPU')}, {flags}"
 
 
+class BenchFileError(ValueError):
+    """A --project file that is not a `python -m rnnmnist.bench` result, in one line."""
+
+
+def read_bench(path: Path) -> dict:
+    """A `python -m rnnmnist.bench` result with what the projection reads: full-run times with two side by side."""
+    import json
+    try:
+        bench = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BenchFileError(f"--project {path}: not a readable JSON file ({getattr(e, 'strerror', None) or e})") from None
+    if not _projectable(bench):
+        raise BenchFileError(f"--project {path}: not a `python -m rnnmnist.bench` result with runs side by side "
+                             f"(give one from runs/bench/ or results/bench/, measured without --paired 0)")
+    return bench
+
+
+def _projectable(bench) -> bool:
+    if not isinstance(bench, dict):
+        return False
+    measurements = bench.get("measurements")
+    return (bench.get("kind") == "bench" and isinstance(measurements, list) and bool(measurements)
+            and all(isinstance(m, dict) and isinstance(m.get("projected_jobs2_s"), (int, float))
+                    and m["projected_jobs2_s"] > 0 for m in measurements))
+
+
 def projection_table(paths: list[Path]) -> str:
     """The Markdown table of `projection` for each benchmark file, a column each."""
-    import json
     from tabulate import tabulate
-    benches = [(path, json.loads(path.read_text())) for path in paths]
+    benches = [(path, read_bench(path)) for path in paths]
     columns = [projection(bench) for _, bench in benches]
     headers = ["machines (2 cores each)",
                *(f"{cpu_label(b['provenance'])} ({Path(p).name})" for p, b in benches)]
@@ -108,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
                         f"these `python -m rnnmnist.bench` results, and exit")
     args = p.parse_args(argv)
     if args.project:
-        print(projection_table(args.project))
+        try:
+            print(projection_table(args.project))
+        except BenchFileError as e:
+            p.error(str(e))
         return 0
     try:
         workers = [int(n) for n in args.workers.split(",")]
@@ -116,10 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         workers = []
     if not workers or min(workers) < 2:  # --jobs 1 is one after another, timed already
         p.error(f"--workers takes worker counts of 2 or more, comma-separated, got {args.workers!r}")
+    data_dir = p.data_dir(args)
+    p.check_out(args.out, "bench")
     from tabulate import tabulate
     from . import results
     from .tfcompat import tf
-    data_dir = p.data_dir(args)
     started = time.perf_counter()
     configs = [1, *workers]
     walls: dict[str, list[float]] = {name_of(n): [] for n in configs}

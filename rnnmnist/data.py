@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rnnmnist.data: error: {e}", file=sys.stderr)
         return 1
     for spec in idx.FILES:
-        print(f"{directory / spec.name}: verified (MD5 {spec.md5}, {spec.count} items)")
+        # the published MD5s are of the IDX bytes: the .gz's own (md5sum) depends on how it was compressed
+        print(f"{directory / spec.name}: verified ({spec.count} items; MD5 of the decompressed IDX bytes {spec.md5})")
     return 0
 
 

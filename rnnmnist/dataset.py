@@ -165,8 +165,8 @@ def load_raw(directory: Path, say=lambda s: None) -> RawMnist:
 
 
 def missing(directory: Path) -> bool:
-    """Whether a file of MNIST is not in `directory` (whether it verifies is not looked at)."""
-    return any(not (Path(directory) / spec.name).exists() for spec in idx.FILES)
+    """Whether a file of MNIST is not in `directory` as a file (whether it verifies is not looked at)."""
+    return any(not (Path(directory) / spec.name).is_file() for spec in idx.FILES)
 
 
 def _verified(directory: Path, say) -> list[np.ndarray]:

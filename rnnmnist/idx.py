@@ -92,9 +92,16 @@ def check(spec: MnistFile, raw: bytes, where: str) -> np.ndarray:
 def load(spec: MnistFile, directory: Path) -> np.ndarray:
     """Read and verify one file; raise DataError (one line, names the file) if it is not MNIST's."""
     path = directory / spec.name
+    if path.exists() and not path.is_file():
+        raise DataError(not_a_file(path))
     if not path.is_file():
         raise DataError(f"{path}: missing")
     return check(spec, decompress(path), str(path))
+
+
+def not_a_file(path: Path) -> str:
+    """What to do about a directory (or another non-file) where an MNIST file belongs: it is never removed."""
+    return f"{path}: a directory where MNIST's file belongs; move or remove it, then run again"
 
 
 def write_gz(path: Path, raw: bytes) -> None:

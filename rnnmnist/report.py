@@ -1,4 +1,4 @@
-"""`python -m rnnmnist.report`: results/REPORT.md (and one plot per variant) from the saved runs alone.
+"""`python -m rnnmnist.report`: REPORT.md (and one plot per variant) in runs/ or --results DIR, from its saved runs alone.
 
 Every complete, untruncated run under results/ is read through `results.load` (a file edited by
 hand stops the report); runs of the same variant and fixes are pooled as seeds and compared
@@ -7,7 +7,6 @@ tests can check that the committed report is what the committed runs produce.
 """
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from collections import defaultdict
@@ -340,11 +339,21 @@ def _panel(ax, name, fixes, metric, records, curves, result) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m rnnmnist.report", description=__doc__.splitlines()[0])
+    from .usage import Parser
+    p = Parser(prog="python -m rnnmnist.report",
+               description=f"DIR/{REPORT} (and one plot per variant) from the runs saved under --results DIR alone")
     p.add_argument("--results", type=Path, default=results.RUNS, metavar="DIR",
-                   help=f"the runs to report on (default: {results.RUNS}/, where runs go; the committed report is "
-                        f"regenerated with --results {results.EVIDENCE})")
+                   help=f"the runs to report on, and where the report goes (default: {results.RUNS}/, where runs go; "
+                        f"the committed report is regenerated with --results {results.EVIDENCE})")
     args = p.parse_args(argv)
+    if not args.results.is_dir():  # checked before the runs are read: nothing written, one line
+        p.error(f"--results {args.results} is a file; give the directory the runs were saved in" if args.results.exists()
+                else f"--results {args.results}: no such directory; give the directory the runs were saved in "
+                     f"(python -m rnnmnist.reproduce saves them in {results.RUNS}/)")
+    try:
+        results.check_writable(args.results, "")
+    except OSError as e:
+        p.error(f"cannot write the report to --results {args.results} ({e.strerror or e}); give a writable directory")
     try:
         groups, left_out = collect(args.results)  # every run read and checked once
         try:

@@ -28,7 +28,9 @@ EXIT_INTERRUPTED = {"KeyboardInterrupt": 128 + signal.SIGINT, "SIGTERM": 128 + s
 
 
 def parser() -> Parser:
-    p = Parser(prog="python -m rnnmnist.reproduce", description=__doc__.split(":", 1)[1].split("\n")[0].strip())
+    # the console script is `rnnmnist`; `python -m` runs this file
+    prog = "rnnmnist" if sys.argv and Path(sys.argv[0]).name == "rnnmnist" else "python -m rnnmnist.reproduce"
+    p = Parser(prog=prog, description=__doc__.split(":", 1)[1].split("\n")[0].strip())
     p.add_argument("--variant", metavar="NAME", help="which tutorial (see --list), or `all` for every one in turn")
     p.add_argument("--list", action="store_true", help="list the variants and exit")
     p.add_argument("--seed", type=seed, help="graph and data-order seed (default: the tutorial's)")
@@ -166,6 +168,8 @@ def _prepare(argv: list[str] | None) -> int | tuple[list[RunRequest], object, bo
     if args.scheduler and args.jobs > 1:
         p.error(f"give --jobs or --scheduler (here {args.scheduler}, perhaps from ${SCHEDULER_ENV}), not both: a cluster "
                 f"runs as many at once as its workers have threads")
+    if args.seed is not None and args.seed + args.seeds > 2 ** 31:
+        p.error(f"--seed {args.seed} --seeds {args.seeds} would run seeds past 2**31 - 1: give a smaller --seed")
     data_dir = p.data_dir(args)
     from . import results
     try:

@@ -11,13 +11,16 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import eras, registry
+from . import eras, registry, results
 from .dataset import default_data_dir
 from .results import RUNS
 from .spec import Schedule, Variant, titled
 
 # The runner's inter-op threads per session when a request names none (default: one per core).
 THREADS_ENV = "RNNMNIST_THREADS"
+
+
+PATHS = ("data_dir", "out", "tensorboard", "checkpoint")
 
 
 class RequestError(ValueError):
@@ -40,22 +43,36 @@ class RunRequest:
 
     @classmethod
     def build(cls, variant: str, seed: int | None = None, **kwargs: Any) -> "RunRequest":
-        """A checked request; `seed=None` is the tutorial's own seed. Raises RequestError."""
-        if variant not in registry.names():
+        """A checked request; `seed=None` is the tutorial's own seed. Raises RequestError.
+
+        Everything is checked here, before any data is fetched or anything trained: the types, the
+        ranges, and the paths (a directory that is a file, cannot be read or cannot be written).
+        """
+        if not isinstance(variant, str) or variant not in registry.names():
             raise RequestError(f"unknown variant {variant!r}; known variants: {', '.join(registry.names())}")
+        seed = _whole("seed", seed)
+        if seed is not None and not 0 <= seed < 2 ** 31:
+            raise RequestError(f"seed must be between 0 and 2**31 - 1, got {seed}")
+        for key in ("steps", "epochs"):
+            kwargs[key] = _whole(key, kwargs.get(key))
+            if kwargs[key] is not None and kwargs[key] < 1:
+                raise RequestError(f"{key} must be at least 1, got {kwargs[key]}")
+        kwargs["fixes"] = tuple(sorted(set(_names(kwargs.get("fixes")))))
+        for key in PATHS:
+            if key in kwargs:
+                kwargs[key] = _path(key, kwargs[key])
+        era = kwargs.get("era")
+        if era is not None and (not isinstance(era, str) or era not in eras.ERAS):
+            raise RequestError(f"unknown TensorFlow era {era!r}; known: {', '.join(eras.ERAS)}")
+        if "inter_op_threads" not in kwargs:
+            kwargs["inter_op_threads"] = _threads_from_env()
+        if kwargs.get("data_dir") is None:
+            kwargs.pop("data_dir", None)
+        _check_paths(variant, kwargs.get("data_dir") or default_data_dir(),  # before TensorFlow's import
+                     {key: kwargs.get(key, RUNS if key == "out" else None) for key in PATHS[1:]})
         if seed is None:
             seed = registry.load(variant).seed
-        if not 0 <= seed < 2 ** 31:
-            raise RequestError(f"seed must be between 0 and 2**31 - 1, got {seed}")
-        kwargs["fixes"] = tuple(sorted(set(kwargs.get("fixes") or ())))
-        for key in ("data_dir", "out", "tensorboard", "checkpoint"):
-            if kwargs.get(key) is not None:
-                kwargs[key] = Path(kwargs[key])
-        if kwargs.get("era") is not None and kwargs["era"] not in eras.ERAS:
-            raise RequestError(f"unknown TensorFlow era {kwargs['era']!r}; known: {', '.join(eras.ERAS)}")
-        if "inter_op_threads" not in kwargs:
-            kwargs["inter_op_threads"] = int(os.environ.get(THREADS_ENV) or 0)
-        request = cls(variant, seed, **{k: v for k, v in kwargs.items() if not (k == "data_dir" and v is None)})
+        request = cls(variant, seed, **kwargs)
         request.schedule(registry.load(variant))  # unknown fixes, --epochs on a step loop: said now
         return request
 
@@ -64,9 +81,6 @@ class RunRequest:
         unknown = sorted(set(self.fixes) - set(variant.fixes))
         if unknown:
             raise RequestError(f"{variant.name} has no fix {unknown[0]!r}; its fixes: {', '.join(variant.fixes) or 'none'}")
-        for name, value in (("steps", self.steps), ("epochs", self.epochs)):
-            if value is not None and value < 1:
-                raise RequestError(f"{name} must be at least 1, got {value}")
         schedule, notes = variant.schedule, []
         if self.epochs is not None:
             if not schedule.steps_per_epoch:
@@ -118,3 +132,70 @@ class RunRequest:
 
     def but(self, **changes: Any) -> "RunRequest":
         return replace(self, **changes)
+
+
+def _whole(name: str, value: Any) -> int | None:
+    """A whole number (an int, or NumPy's), or None; `True` and `'10'` are refused, not guessed at."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise RequestError(f"{name} must be a whole number, got {value!r}")
+    return value.__index__()
+
+
+def _names(fixes: Any) -> tuple[str, ...]:
+    """The fixes asked for: several names, each a str; one bare name would be read letter by letter."""
+    if fixes is None:
+        return ()
+    if isinstance(fixes, str):
+        raise RequestError(f"fixes takes a list of names, got the string {fixes!r}: give fixes=({fixes!r},)")
+    try:
+        names = tuple(fixes)
+    except TypeError:
+        raise RequestError(f"fixes takes a list of names, got {fixes!r}") from None
+    for name in names:
+        if not isinstance(name, str):
+            raise RequestError(f"fixes takes a list of names, got {name!r} in it")
+    return names
+
+
+def _path(name: str, value: Any) -> Path | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)) or str(value) == "":
+        raise RequestError(f"{name} must be a directory's path, got {value!r}")
+    return Path(value)
+
+
+def _threads_from_env() -> int:
+    text = os.environ.get(THREADS_ENV) or "0"
+    try:
+        threads = int(text)
+    except ValueError:
+        threads = -1
+    if threads < 0:
+        raise RequestError(f"${THREADS_ENV} must be a whole number of threads (0: one per core), got {text!r}")
+    return threads
+
+
+def _check_paths(variant: str, data_dir: Path, outputs: dict[str, Path | None]) -> None:
+    """The directories a run reads and writes, checked before it starts; nothing is created."""
+    if data_dir.is_dir() and not os.access(data_dir, os.R_OK | os.X_OK):
+        raise RequestError(f"data_dir {data_dir} cannot be read; give a readable directory")
+    if data_dir.exists() and not data_dir.is_dir():
+        raise RequestError(f"data_dir {data_dir} is a file; give a directory (it is created if missing)")
+    if not data_dir.exists():
+        _writable("data_dir", data_dir, data_dir, "MNIST")
+    for key, what, under in (("out", "results", variant), ("tensorboard", "TensorBoard events", variant),
+                             ("checkpoint", "the model", "")):
+        if outputs[key] is not None:
+            _writable(key, outputs[key], outputs[key] / under, what)
+
+
+def _writable(name: str, given: Path, directory: Path, what: str) -> None:
+    """`directory` (under `given`) can be made and written: results.check_writable, as a RequestError."""
+    try:
+        results.check_writable(directory.parent, directory.name)
+    except OSError as e:
+        raise RequestError(f"cannot write {what} to {name} {given} ({e.strerror or e}); "
+                           f"give a writable directory") from None

@@ -150,6 +150,9 @@ def ensure(directory: Path, say: Say = lambda s: None, *, replace_bad: bool = Fa
     """
     if directory.exists() and not directory.is_dir():
         raise DataError(f"{directory}: is a file, not a directory; give --data-dir a directory")
+    for spec in idx.FILES:  # a fetch would end trying to rename a file over it
+        if (directory / spec.name).exists() and not (directory / spec.name).is_file():
+            raise DataError(idx.not_a_file(directory / spec.name))
     problems = status(directory) if directory.is_dir() else {s.name: "missing" for s in idx.FILES}
     if not any(problems.values()):
         return
@@ -161,6 +164,11 @@ def ensure(directory: Path, say: Say = lambda s: None, *, replace_bad: bool = Fa
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DataError(f"{directory}: cannot create the data directory ({e.strerror})") from None
+    try:  # before a download that could not be put in place
+        tempfile.TemporaryFile(dir=directory).close()
+    except OSError as e:
+        raise DataError(f"{directory}: cannot write the missing MNIST files there ({e.strerror}); give a writable "
+                        f"--data-dir, or copy the four .gz files into it") from None
     official_url = official_url or os.environ.get(URL_ENV) or OFFICIAL_URL
     todo = [s for s in idx.FILES if problems[s.name]]
     failures = []

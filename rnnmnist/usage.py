@@ -26,6 +26,15 @@ class Parser(argparse.ArgumentParser):
         return directory
 
 
+    def check_out(self, out: Path, under: str) -> None:
+        """out/<under>/ can be made and written: said before any work, so no result is lost at the end."""
+        from .results import check_writable
+        try:
+            check_writable(out, under)
+        except OSError as e:
+            self.error(f"cannot write results to --out {out} ({e.strerror or e}); give a writable directory")
+
+
 def _whole(text: str) -> int:
     try:
         return int(text)
