@@ -128,8 +128,8 @@ def test_a_run_records_its_era_and_todays_behaviour_is_three_releases(tmp_path, 
                                                  progress=None, era=eras.get(name)).points]
               for name in ("1.0", "1.2", "1.4", "1.14")}
     assert len(curves["1.0"]) == 3 and curves["1.2"] == curves["1.4"] == curves["1.14"] != curves["1.0"]
-    out = reproduce_here("--variant", "morvan", "--steps", "1", "--tf-semantics", "1.1", "--quiet",
-                         "--data-dir", str(mnist_dir), "--out", str(tmp_path), cwd=tmp_path)
+    out = reproduce_here("--variant", "morvan", "--steps", "1", "--tf-semantics", "1.1",
+                         "--data-dir", str(mnist_dir), "--out", str(tmp_path), cwd=tmp_path)  # the header says the era
     assert out.returncode == 0, out.stderr
     assert "with TF 1.1 semantics (the tutorial ran on 0.12)" in out.stdout
     (saved,) = (tmp_path / "morvan").glob("*.json")

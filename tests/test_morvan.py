@@ -101,7 +101,8 @@ def test_the_summary_and_an_ensemble_show_both_references():
                                          "(same network and recipe): reproduced (40 of 40 checkpoints")
     assert "also against final-state's first 40" in run._repr_markdown_()
     echoed = []
-    reproduce._ensemble([run] * 2, echoed.append)
+    seed2 = api.from_record(results.load(COMMITTED_SEED1.with_name("20261129T121247Z_seed2.json")))
+    reproduce._ensemble([run, seed2], echoed.append)  # two seeds: one run given twice would be one seed
     assert echoed[-1].startswith("also against final-state's first 40") and "of 2 seeds" in echoed[-1]
 
 

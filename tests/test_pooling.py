@@ -121,5 +121,6 @@ def test_the_command_lines_ensemble_is_the_apis(monkeypatch):
     from rnnmnist import reproduce
     lines = []
     reproduce._ensemble([morvan(s) for s in range(1, 6)] + [interrupted(6)], lines.append)
-    assert lines[-1].startswith("verdict over 5 seeds: ") and "interrupted: not a seed" in lines[-1]
+    (verdict,) = [line for line in lines if line.startswith("verdict over ")]
+    assert verdict.startswith("verdict over 5 seeds: ") and "interrupted: not a seed" in verdict
     assert json.loads(json.dumps(lines))  # plain text
