@@ -214,10 +214,12 @@ def load_ensembles(results_dir: Path | str = RUNS) -> dict[str, list[Run]]:
 
 
 def plot(runs: list[Run], ax=None):
-    """Several seeds of one recipe against the documented numbers, with the verdict's band (matplotlib)."""
+    """Several seeds of one recipe against the documented numbers, with the verdict's band (matplotlib).
+    The runs pool as `ensemble` pools them: the same refusals, and only the seeds it counts are drawn."""
     from . import report
-    first = runs[0].request
-    return report.draw(first.variant, first.fixes, [run.record for run in runs], ax=ax)
+    pool, _ = _one_recipe(runs)
+    first = pool.seeds[0].request
+    return report.draw(first.variant, first.fixes, [run.record for run in pool.seeds], ax=ax)
 
 
 def ensemble(runs: list[Run]) -> compare.Comparison:
@@ -228,6 +230,17 @@ def ensemble(runs: list[Run]) -> compare.Comparison:
     seeds, and a seed run more than once counts as its latest complete run: both are left out, and the
     result's `notes` say so.
     """
+    pool, interrupted = _one_recipe(runs)
+    first = pool.seeds[0]
+    reference = None if first.request.fixes else registry.load(first.request.variant).reference
+    schedule = results.schedule_of(first.record)
+    result = compare.ensemble([run.curve for run in pool.seeds], reference, schedule.sample_sizes())
+    notes = [f"{_named(run)} left out: {why}" for run, why in interrupted + pool.left_out]
+    return replace(over_schedule(result, len(schedule.steps), first.record["steps_total"]), notes=tuple(notes))
+
+
+def _one_recipe(runs: list[Run]) -> tuple[pooling.Pool[Run], list[tuple[Run, str]]]:
+    """The runs' one recipe and its seeds, and the interrupted runs left out; else a ValueError saying why not."""
     if not runs:
         raise ValueError("no runs to pool: give the runs of one recipe, e.g. from rnnmnist.load_ensembles(dir)")
     chronological = sorted(runs, key=lambda run: run.record["provenance"].get("finished_utc", ""))
@@ -239,13 +252,7 @@ def ensemble(runs: list[Run]) -> compare.Comparison:
         raise ValueError("these runs are not seeds of one recipe ("
                          + pooling.differences(pooled, lambda run: run.record)
                          + "): give one recipe's runs, as rnnmnist.load_ensembles(dir) groups them")
-    pool = pooled[0]
-    first = pool.seeds[0]
-    reference = None if first.request.fixes else registry.load(first.request.variant).reference
-    schedule = results.schedule_of(first.record)
-    result = compare.ensemble([run.curve for run in pool.seeds], reference, schedule.sample_sizes())
-    notes = [f"{_named(run)} left out: {why}" for run, why in interrupted + pool.left_out]
-    return replace(over_schedule(result, len(schedule.steps), first.record["steps_total"]), notes=tuple(notes))
+    return pooled[0], interrupted
 
 
 def over_schedule(result: compare.Comparison, steps: int, steps_total: int) -> compare.Comparison:

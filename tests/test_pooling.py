@@ -124,3 +124,14 @@ def test_the_command_lines_ensemble_is_the_apis(monkeypatch):
     (verdict,) = [line for line in lines if line.startswith("verdict over ")]
     assert verdict.startswith("verdict over 5 seeds: ") and "interrupted: not a seed" in verdict
     assert json.loads(json.dumps(lines))  # plain text
+
+
+def test_plot_pools_as_ensemble_does():
+    """A plot's title carries a verdict: it is drawn over the same seeds, and refuses what ensemble refuses."""
+    pytest.importorskip("matplotlib")
+    import matplotlib
+    matplotlib.use("Agg")
+    with pytest.raises(ValueError, match="not seeds of one recipe"):
+        rnnmnist.plot([morvan(1), truncated(1, 100)])
+    figure = rnnmnist.plot([morvan(s) for s in range(1, 6)] + [interrupted(6), morvan(2)])
+    assert "5 seed(s); verdict: reproduced" in figure._suptitle.get_text()
