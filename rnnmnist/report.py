@@ -241,7 +241,7 @@ def plots(directory: Path, groups: dict) -> list[Path]:
     for (name, fixes, era), runs in groups.items():
         fig = figure(name, fixes, [record for _, record in runs], title=group_title(name, fixes, era))
         path = directory / plot_name(name, fixes, era)
-        fig.savefig(path, dpi=90, metadata={"Software": None})
+        results.replace_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90, metadata={"Software": None}))
         plt.close(fig)
         written.append(path)
     return written
@@ -366,9 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rnnmnist.report: error: {e}", file=sys.stderr)
         return 1
     target = args.results / REPORT
-    tmp = target.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
+    results.replace_atomically(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     for path in written:
         print(f"wrote {path}")
     print(f"wrote {target}")

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 
@@ -246,6 +246,20 @@ def write_json(directory: Path, stem: str, record: dict[str, Any]) -> Path:
         raise FileExistsError(f"{directory}: no free name for {stem}.json")
     finally:
         os.unlink(tmp)
+
+
+def replace_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    """Write `target` through `write(temporary path)` beside it, then move it into place in one step: a
+    generated file (the report, its plots) is whole or absent, never half-written, even with two writers."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def command_line() -> str:

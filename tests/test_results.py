@@ -193,3 +193,18 @@ def test_committed_seeds_together_agree_with_the_documented_numbers():
         sizes = results.schedule_of(runs[0][1]).sample_sizes()
         result = compare.ensemble(curves, registry.load(name).reference, sizes)
         assert len(runs) >= min_seeds and result.verdict == verdict, (name, len(runs), result.reason)
+
+
+def test_a_generated_file_is_replaced_whole_or_not_at_all(tmp_path):
+    """The report and its plots: a writer that fails halfway leaves the old file as it was, and no temporary."""
+    target = tmp_path / "REPORT.md"
+    target.write_text("old")
+
+    def half(tmp):
+        tmp.write_text("half")
+        raise OSError("disk full")
+    with pytest.raises(OSError):
+        results.replace_atomically(target, half)
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["REPORT.md"]
+    results.replace_atomically(target, lambda tmp: tmp.write_text("new"))
+    assert target.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["REPORT.md"]
