@@ -175,7 +175,8 @@ def converted(board: Board) -> Facts:
                       "the predictions the labels, behind a stop_gradient, and the true labels the logits. "
                       if swapped else "")
                    + f"Training it: {error_text(error)}\nThe right line: "
-                     "tf.nn.softmax_cross_entropy_with_logits(logits=pred, labels=y), as variants/morvan.py has it.")
+                     "tf.nn.softmax_cross_entropy_with_logits(logits=pred, labels=y), as the morvan variant "
+                     "(rnnmnist.tutorials.morvan) has it.")
     return facts
 
 
