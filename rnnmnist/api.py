@@ -103,7 +103,8 @@ class Run:
 
     def __repr__(self) -> str:
         return (f"Run({self.request.title!r}, seed={self.request.seed}, steps={self.record['steps_run']}, "
-                f"verdict={self.verdict!r})")
+                + (f"interrupted={self.interrupted!r}, " if self.interrupted else "")
+                + ("truncated=True, " if self.record["truncated"] else "") + f"verdict={self.verdict!r})")
 
     def plot(self, ax=None):
         """Each metric's curve against the documented numbers (matplotlib; `pip install -e ".[plot]"`)."""

@@ -290,6 +290,9 @@ def _in_parallel(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
             echo(line)
     interrupted = [run.interrupted for run in runs.values() if run.interrupted]
     if stop.requested or interrupted:
+        print(f"rnnmnist: stopped ({stop.requested or interrupted[0]}): {len(interrupted)} of {len(jobs)} runs saved "
+              f"as interrupted, each with every checkpoint it printed; {len(runs) - len(interrupted)} finished",
+              file=sys.stderr)
         return EXIT_INTERRUPTED[stop.requested or interrupted[0]]
     failed = [f for f in finished if f.record is None]
     for f in failed:
@@ -325,6 +328,8 @@ def summary_table(runs: list) -> str:
     rows = []
     for run in runs:
         schedule = results.schedule_of(run.record).describe() + (" (truncated)" if run.record["truncated"] else "")
+        if run.interrupted:  # its verdict is over the checkpoints it reached: the row says it stopped early
+            schedule += f" (interrupted after {run.record['steps_run']} steps)"
         extra = (f"{run.record['wall_time_s']:.0f} s", *report.headline(run.curve, run.comparison))
         rows.append(report.summary_row(run.request.title, schedule, str(run.request.seed), run.comparison, extra))
     headers = [*report.SUMMARY_HEADERS[:2], "seed", "wall time", "final documented metric", "documented",

@@ -134,6 +134,11 @@ def test_sigterm_to_jobs_stops_every_worker_and_keeps_their_runs(tmp_path, mnist
     saved = sorted((tmp_path / "res" / "morvan").glob("*.json"))
     assert sorted(p.name.split("_", 1)[1] for p in saved) == ["seed1_interrupted.json", "seed2_interrupted.json"]
     assert all(results.load(p)["interrupted_by"] == "SIGTERM" for p in saved)
+    # one closing line, and the summary's rows say the runs stopped early (their verdicts are partial)
+    assert err.strip().splitlines()[-1] == ("rnnmnist: stopped (SIGTERM): 2 of 2 runs saved as interrupted, each "
+                                            "with every checkpoint it printed; 0 finished"), err
+    rows = [line for line in out.splitlines() if line.startswith("| morvan")]
+    assert len(rows) == 2 and all("(interrupted after " in row for row in rows)
 
 
 def test_a_reader_that_goes_away_stops_every_worker_of_jobs(tmp_path, mnist_dir):

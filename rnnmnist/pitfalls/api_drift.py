@@ -150,7 +150,7 @@ def converted(board: Board) -> Facts:
             continue
         moved = [a for a, b in f["renamed"] if b == a.replace("tf.", "tf.compat.v1.", 1)]
         others = [f"{a} -> {b}" for a, b in f["renamed"] if a not in moved]
-        names = (f"{len(f['renamed'])} names: {len(moved)} moved under tf.compat.v1"
+        names = (f"{len(f['renamed'])} name{'s' * (len(f['renamed']) != 1)}: {len(moved)} moved under tf.compat.v1"
                  + (f", and {', '.join(others)}" if others else "")) if f["renamed"] else "nothing"
         other = "; ".join(f["changed"])
         summary.append(f"{stem.replace('_', '-')}: renamed {names}" + (f". Also: {other}" if other else "")
