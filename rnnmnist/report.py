@@ -194,11 +194,14 @@ def render(directory: Path, groups: dict, left_out: list[Path]) -> str:
         if (directory / png).exists():
             sections += [f"![{title}]({png})", ""]
         else:
-            sections += ["No plot: `pip install -e .[plot]`, then `python -m rnnmnist.report`.", ""]
+            sections += ["No plot: `pip install matplotlib`, then `python -m rnnmnist.report`.", ""]
         body = [[path.name, record["seed"], code_of(record["provenance"]),
                  record["provenance"]["tensorflow"], record["provenance"]["cpu"],
-                 f"{record['wall_time_s']:.0f} s"] for path, record in sorted(runs, key=lambda r: r[1]["seed"])]
-        sections += ["Runs:", "", tabulate(body, headers=["file", "seed", "commit", "TensorFlow", "CPU", "wall time"],
+                 f"{record['wall_time_s']:.0f} s", f"`{record.get('invoked_as') or '?'}`"]
+                for path, record in sorted(runs, key=lambda r: r[1]["seed"])]
+        # invoked as: what was typed (runs saved by a --jobs client before it stamped that say the worker's command)
+        sections += ["Runs:", "", tabulate(body, headers=["file", "seed", "commit", "TensorFlow", "CPU", "wall time",
+                                                          "invoked as"],
                                            tablefmt="github", disable_numparse=True), ""]
     lines += [tabulate(summary, headers=SUMMARY_HEADERS, tablefmt="github", disable_numparse=True), ""]
     fits = [fit for (name, fixes), results_by_era in compared.items() if not fixes and len(results_by_era) > 1

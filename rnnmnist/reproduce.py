@@ -13,18 +13,13 @@ from typing import Callable, NoReturn
 
 from . import eras, registry, stopping
 from .cluster import SCHEDULER_ENV
+from .console import (BROKEN_PIPE, EXIT_CLUSTER, EXIT_DATA, EXIT_INTERRUPTED, EXIT_NAN, EXIT_WORKER,
+                      one_run)
 from .idx import DataError
 from .request import RequestError, RunRequest
 from .results import EVIDENCE, RUNS
 from .usage import Parser, positive, seed
 
-EXIT_DATA = 1      # MNIST missing or corrupt and not to be had
-EXIT_NAN = 3       # the training loss became NaN or infinite
-EXIT_WORKER = 4    # a run on --jobs or --scheduler failed (after its retry)
-EXIT_CLUSTER = 5   # the Dask scheduler could not be reached, went away, or has workers with other software
-BROKEN_PIPE = "BrokenPipe"  # stdout closed by its reader
-EXIT_INTERRUPTED = {"KeyboardInterrupt": 128 + signal.SIGINT, "SIGTERM": 128 + signal.SIGTERM,
-                    BROKEN_PIPE: 128 + signal.SIGPIPE}
 
 
 def parser() -> Parser:
@@ -66,29 +61,6 @@ def parser() -> Parser:
                    help="print only the comparison and where the run is saved: no header, no tutorial's lines")
     p.add_argument("--verbose", action="store_true", help="show TensorFlow's own log lines and warnings")
     return p
-
-
-def one_run(request: RunRequest, say: Callable[[str], None], stop: stopping.Stop, quiet: bool = False,
-            on_record=None):
-    """The header, the tutorial's lines and the comparison of one run, all through `say`; the Run.
-    `on_record`: as `api.execute`'s."""
-    from . import api
-    from .tfcompat import tf
-    variant = registry.load(request.variant)
-    schedule, _, _ = request.schedule(variant)
-    era = request.era_of(variant)
-    header = (f"# {variant.name} ({variant.tutorial}): {len(schedule.steps)} of {len(variant.schedule.steps)} steps, "
-        f"seed {request.seed}, TensorFlow {tf.__version__} with TF {era.name} semantics"
-        + (" (the tutorial's own)" if era.name == variant.era else f" (the tutorial ran on {variant.era})")
-        + (f", fixes: {', '.join(request.fixes)}" if request.fixes else ""))
-    if not quiet:
-        say(header)
-    # flushed line by line: a learner may be watching through a pipe (| tee log)
-    run = api.execute(request, echo=None if quiet else say, progress=None if quiet else sys.stderr, stop=stop,
-                      on_record=on_record)
-    for line in run.summary():
-        say(line)
-    return run
 
 
 def _echo_to(stop: stopping.Stop) -> Callable[[str], None]:
@@ -241,15 +213,15 @@ def _in_turn(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
 
 def _in_parallel(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
     """--jobs, --scheduler: the runs on Dask workers; this process prints their lines, saves their runs, sums up."""
-    from . import api, cluster
+    from . import api, cluster, results
     echo = _echo_to(stop)
     jobs = [cluster.Job(request, args.quiet) for request in requests]
     kept: dict[int, object] = {}
 
     def keep(f: "cluster.Finished") -> None:  # each run is saved as soon as it is back
         say = lambda line: echo(f"[{f.job.request.label}] {line}")  # noqa: E731
-        if f.record is not None:
-            run = api.from_record(f.record)
+        if f.record is not None:  # what was typed is known here, not on the worker that trained it
+            run = api.from_record(dict(f.record, invoked_as=results.command_line()))
             run.request = f.job.request  # where this process saves it, its TensorBoard and checkpoint
         elif f.partial is not None:  # stopped at once: what it sent of its curve, as an interrupted run
             run = _from_partial(f.job.request, f.partial, stop.now or stopping.NAMES[signal.SIGINT])

@@ -118,7 +118,8 @@ def record(request: "RunRequest", tutorial: str, hyperparameters: Mapping[str, A
         "interrupted_by": curve.interrupted,
         "fixes": list(request.fixes),
         "command": redo_command(request),  # this one run, on its own
-        "invoked_as": command_line(),      # what was typed (a --seeds 5 --jobs 2 line, a Python call)
+        "invoked_as": command_line(),      # what was typed (a --seeds 5 --jobs 2 line, a Python call); a
+                                           # --jobs or cluster run's is stamped by the client that saves it
         "truncated": truncated,
         "steps_run": curve.steps_run,
         "steps_total": steps_total,

@@ -34,7 +34,7 @@ def _listen_to_starter(stop: stopping.Stop) -> None:
 
 def main() -> int:
     from .idx import DataError
-    from .reproduce import EXIT_DATA, EXIT_NAN, EXIT_INTERRUPTED, one_run
+    from .console import EXIT_DATA, EXIT_INTERRUPTED, EXIT_NAN, one_run
     from .runner import NonFiniteLoss
 
     def emit(**message) -> None:
@@ -61,7 +61,7 @@ def main() -> int:
         except NonFiniteLoss as e:
             emit(error=str(e))
             return EXIT_NAN
-    emit(run=run.record)
+    emit(run=dict(run.record, invoked_as=None))  # the client stamps what was typed: this process was not typed
     return EXIT_INTERRUPTED.get(run.interrupted, 1) if run.interrupted else 0
 
 

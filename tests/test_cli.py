@@ -128,6 +128,19 @@ def test_all_runs_every_variant_and_ends_with_a_summary_and_so_does_jobs(tmp_pat
         curves[how] = {p.parent.name: results.curve_of(results.load(p)) for p in (tmp_path / how).glob("*/*.json")}
         assert set(curves[how]) == set(registry.names())
     assert summaries["jobs"] == summaries["turn"] and curves["jobs"] == curves["turn"]
+    records = {how: {p.parent.name: results.load(p) for p in (tmp_path / how).glob("*/*.json")}
+               for how in ("turn", "jobs")}
+    for name, turn in records["turn"].items():  # the saved records, field by field
+        jobs = records["jobs"][name]
+        differ = {key for key in turn if turn[key] != jobs[key]}
+        # timings, where the checkpoint went, the checksum of those, and what was typed; nothing else
+        assert differ <= {"wall_time_s", "train_time_s", "checkpoint", "checkpoint_sha256", "checksum",
+                          "invoked_as", "provenance"}, (name, differ)
+        typed = turn["invoked_as"].replace("--quiet", "--quiet --jobs 2").replace("--out turn", "--out jobs")
+        assert jobs["invoked_as"] == typed  # as typed, not the worker's command
+        assert turn["invoked_as"].startswith("python -m rnnmnist.reproduce --variant all --steps 20 --quiet")
+        process = {"finished_utc", "session_threads"}  # the process, and its share of the cores
+        assert {k for k in turn["provenance"] if turn["provenance"][k] != jobs["provenance"].get(k)} <= process
     runs = rnnmnist.load_runs(tmp_path / "turn") + rnnmnist.load_runs(tmp_path / "jobs")
     assert len({run.record["checkpoint"] for run in runs}) == 2 * len(registry.names())
     monkeypatch.chdir(tmp_path)  # where the runs were, as their checkpoint paths are
