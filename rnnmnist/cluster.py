@@ -39,6 +39,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from . import cpu
 from .request import RunRequest
 from .stopping import Stop
 
@@ -91,7 +92,7 @@ class Finished:
 
 def threads_per_job(jobs: int) -> int:
     """The cores a run gets when `jobs` run at once on one machine."""
-    return max(1, (os.cpu_count() or 1) // jobs)
+    return max(1, cpu.count() // jobs)
 
 
 def software() -> dict[str, str]:

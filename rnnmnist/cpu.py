@@ -69,3 +69,10 @@ def bitwise_comparable(here: Mapping[str, Any], there: Mapping[str, Any]) -> str
     if threads_here != threads_there:
         return f"{threads_there} intra-op threads there, {threads_here} here"
     return None
+
+
+def count() -> int:
+    """The cores this process may use: its CPU affinity and its cgroup's CPU quota, not the machine's
+    total (a container given 2 of 64 cores must not start 64-thread pools). Dask's count does exactly this."""
+    from dask.system import cpu_count
+    return cpu_count()

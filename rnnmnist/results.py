@@ -97,7 +97,7 @@ def provenance(tf_version: str, **extra: Any) -> dict[str, Any]:
         "numpy": np.__version__,
         "python": platform.python_version(),
         **cpu.identity(),  # model name, vendor, instruction-set flags: what decides last bits
-        "cores": os.cpu_count(),
+        "cores": cpu.count(),  # the ones it may use (affinity, cgroup quota)
         "platform": platform.platform(),
         "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         **extra,

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import ctypes
 import math
-import os
 import random
 import sys
 import time
@@ -12,7 +11,7 @@ from typing import Callable, TextIO
 
 import numpy as np
 
-from . import checkpoints, eras, results, tfcompat
+from . import checkpoints, cpu, eras, results, tfcompat
 from .compare import LABELS
 from .dataset import read_data_sets
 from .sources import to_stderr
@@ -43,7 +42,7 @@ def session(graph: "tf.Graph", inter_op: int = 0) -> "tf.Session":
 
 def threads(inter_op: int = 0) -> dict[str, int]:
     """The session's thread pools, recorded with each run (the intra-op count changes last bits)."""
-    return {"intra_op": 1, "inter_op": inter_op or os.cpu_count() or 1}
+    return {"intra_op": 1, "inter_op": inter_op or cpu.count()}
 
 
 def _malloc_trim() -> Callable[[int], int] | None:

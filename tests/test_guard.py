@@ -106,3 +106,14 @@ def test_the_projection_gives_the_runs_to_machines_as_dask_would():
     # 2 tutorials x 2 seeds in submission order, 2 slots per machine
     assert projection(bench, seeds=2, machines=(1, 2)) == [110.0, 100.0]
     assert projection(bench, seeds=4, machines=(1,)) == [220.0]  # 100 100 | 100 100, then the 10s fill in
+
+
+def test_thread_counts_follow_the_cores_this_process_may_use(monkeypatch):
+    """A container given 2 of 64 cores: the pools follow its affinity (and cgroup quota, as Dask counts them),
+    not the machine's total."""
+    import os
+    from rnnmnist import cluster, cpu, runner
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert cpu.count() == 2
+    assert runner.threads(0) == {"intra_op": 1, "inter_op": 2} and cluster.threads_per_job(2) == 1
