@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, TextIO
 
 from . import compare, pooling, registry, results
 from .request import RunRequest  # noqa: F401  (rnnmnist.RunRequest)
-from .results import RUNS
+from .places import RUNS
 from .spec import Curve, Point, file_stem
 from .stopping import Stop
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from . import registry
 from .cluster import threads_per_job
-from .results import EVIDENCE, RUNS
+from .places import EVIDENCE, RUNS
 from .spec import Schedule
 from .usage import Parser
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from . import registry
 from .bench import makespan
-from .results import EVIDENCE, RUNS
+from .places import EVIDENCE, RUNS
 from .usage import Parser, positive
 
 def name_of(n: int) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from . import compare, eras, pooling, registry, results
+from . import compare, eras, places, pooling, registry, results
 from .spec import FINAL_TEST_ACCURACY, Point, file_stem, titled
 
 REPORT = "REPORT.md"
@@ -345,16 +345,16 @@ def main(argv: list[str] | None = None) -> int:
     from .usage import Parser
     p = Parser(prog="python -m rnnmnist.report",
                description=f"DIR/{REPORT} (and one plot per variant) from the runs saved under --results DIR alone")
-    p.add_argument("--results", type=Path, default=results.RUNS, metavar="DIR",
-                   help=f"the runs to report on, and where the report goes (default: {results.RUNS}/, where runs go; "
-                        f"the committed report is regenerated with --results {results.EVIDENCE})")
+    p.add_argument("--results", type=Path, default=places.RUNS, metavar="DIR",
+                   help=f"the runs to report on, and where the report goes (default: {places.RUNS}/, where runs go; "
+                        f"the committed report is regenerated with --results {places.EVIDENCE})")
     args = p.parse_args(argv)
     if not args.results.is_dir():  # checked before the runs are read: nothing written, one line
         p.error(f"--results {args.results} is a file; give the directory the runs were saved in" if args.results.exists()
                 else f"--results {args.results}: no such directory; give the directory the runs were saved in "
-                     f"(python -m rnnmnist.reproduce saves them in {results.RUNS}/)")
+                     f"(python -m rnnmnist.reproduce saves them in {places.RUNS}/)")
     try:
-        results.check_writable(args.results, "")
+        places.check_writable(args.results, "")
     except OSError as e:
         p.error(f"cannot write the report to --results {args.results} ({e.strerror or e}); give a writable directory")
     try:

@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 from typing import Callable, NoReturn
 
-from . import eras, registry, stopping
+from . import eras, places, registry, stopping
 from .cluster import SCHEDULER_ENV
 from .console import (BROKEN_PIPE, EXIT_CLUSTER, EXIT_DATA, EXIT_INTERRUPTED, EXIT_NAN, EXIT_WORKER,
                       one_run)
 from .idx import DataError
 from .request import RequestError, RunRequest
-from .results import EVIDENCE, RUNS
+from .places import EVIDENCE, RUNS
 from .usage import Parser, positive, seed
 
 
@@ -143,10 +143,9 @@ def _prepare(argv: list[str] | None) -> int | tuple[list[RunRequest], object, bo
     if args.seed is not None and args.seed + args.seeds > 2 ** 31:
         p.error(f"--seed {args.seed} --seeds {args.seeds} would run seeds past 2**31 - 1: give a smaller --seed")
     data_dir = p.data_dir(args)
-    from . import results
     try:
         for name in (known if args.variant == "all" else [args.variant]):
-            results.check_writable(args.out, name)
+            places.check_writable(args.out, name)
     except OSError as e:
         p.error(f"cannot write results to --out {args.out} ({e.strerror or e}); give a writable directory")
     if args.verbose:

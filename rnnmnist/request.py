@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import eras, registry, results
+from . import eras, places, registry
 from .dataset import default_data_dir
-from .results import RUNS
+from .places import RUNS
 from .spec import Schedule, Variant, titled
 
 # The runner's inter-op threads per session when a request names none (default: one per core).
@@ -193,9 +193,9 @@ def _check_paths(variant: str, data_dir: Path, outputs: dict[str, Path | None]) 
 
 
 def _writable(name: str, given: Path, directory: Path, what: str) -> None:
-    """`directory` (under `given`) can be made and written: results.check_writable, as a RequestError."""
+    """`directory` (under `given`) can be made and written: places.check_writable, as a RequestError."""
     try:
-        results.check_writable(directory.parent, directory.name)
+        places.check_writable(directory.parent, directory.name)
     except OSError as e:
         raise RequestError(f"cannot write {what} to {name} {given} ({e.strerror or e}); "
                            f"give a writable directory") from None

@@ -29,10 +29,6 @@ if TYPE_CHECKING:
     from .request import RunRequest
 
 SCHEMA = 2
-# A user's runs go to runs/ (git-ignored); the committed evidence in results/ is regenerated only
-# by commands that name it (`--out results`), so a try-out never lands in it.
-RUNS = Path("runs")
-EVIDENCE = Path("results")
 COMPLETE, INTERRUPTED = "complete", "interrupted"
 # key -> type every record has
 REQUIRED = {"schema": int, "variant": str, "seed": int, "status": str, "truncated": bool, "steps_run": int,
@@ -188,21 +184,6 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [to_jsonable(v) for v in obj]
     return obj
-
-
-def check_writable(out: Path, variant: str) -> None:
-    """Prove that out/<variant>/ can be made and written before hours of training, creating nothing.
-
-    A run that then fails (no data, Ctrl-C during the fetch) leaves no empty folder behind.
-    """
-    directory = out / variant
-    existing = directory
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise NotADirectoryError(20, f"{existing} is a file")  # ENOTDIR
-    with tempfile.TemporaryFile(dir=existing):
-        pass
 
 
 def save(record: dict[str, Any], out: Path) -> Path:

@@ -28,7 +28,7 @@ class Parser(argparse.ArgumentParser):
 
     def check_out(self, out: Path, under: str) -> None:
         """out/<under>/ can be made and written: said before any work, so no result is lost at the end."""
-        from .results import check_writable
+        from .places import check_writable
         try:
             check_writable(out, under)
         except OSError as e:
