@@ -9,7 +9,7 @@ batch. The one deliberate difference: TF1 reseeded NumPy's *global* RNG with the
 seed in every DataSet constructor (`numpy.random.seed(seed1)`); here each DataSet owns a
 `RandomState` seeded the same way, so the same seed gives the same permutations without
 touching global state. And three for memory, none of which changes a value handed out (see the
-README's performance section): the pixels stay uint8 and are scaled to float32 when handed out
+docs/MAINTAINING.md, the benchmark): the pixels stay uint8 and are scaled to float32 when handed out
 (`images`, `next_batch`), elementwise the same float32 values TF1 stored, in a quarter of the
 memory (MNIST as float32 is 210 MiB); a shuffle permutes an index instead of copying the rows
 (TF1's `self._images = self._images[perm]` made a 43 MiB copy of the training images per epoch);

@@ -1,8 +1,8 @@
 """`python -m rnnmnist.report`: REPORT.md (and one plot per variant) in runs/ or --results DIR, from its saved runs alone.
 
-Every complete, untruncated run under results/ is read through `results.load` (a file edited by
-hand stops the report); runs of the same variant and fixes are pooled as seeds and compared
-with the documented numbers by `compare.ensemble`. The text depends only on the runs, so the
+Every run under the directory is read through `results.load` (a file edited by hand stops the
+report); the complete, untruncated ones are pooled as seeds of one recipe (`rnnmnist.pooling`) and
+compared with the documented numbers by `compare.ensemble`. The text depends only on the runs, so the
 tests can check that the committed report is what the committed runs produce.
 """
 from __future__ import annotations

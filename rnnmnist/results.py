@@ -1,4 +1,4 @@
-"""Runs saved as JSON under results/<variant>/, with what is needed to trust and redo them.
+"""Runs saved as JSON under OUT/<variant>/ (runs/ by default), with what is needed to trust and redo them.
 
 A file is written under a temporary name and linked into place, so no half-written JSON
 ever exists and a new run never replaces an existing one (a clash gets the next free name).

@@ -29,8 +29,8 @@ def session(graph: "tf.Graph", inter_op: int = 0) -> "tf.Session":
 
     Their ops are small (batches of 16 to 128, 128 units): splitting one op across cores
     (intra-op) costs more than it gains, while running independent ops at once (inter-op)
-    helps the dynamic_rnn loops (measured in separate processes on 2 cores: README,
-    performance). The intra-op count also decides how reductions are split, so it changes
+    helps the dynamic_rnn loops (measured in separate processes on 2 cores: docs/MAINTAINING.md,
+    the benchmark). The intra-op count also decides how reductions are split, so it changes
     a curve's last bits: fixed at one, a seed gives the same curve on any core count. The
     inter-op count changes no bit (tests/test_cli.py): a request sets it (0: one per core), and
     --jobs N gives each worker cores // N.
