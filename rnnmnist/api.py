@@ -108,8 +108,8 @@ class Run:
 
     def plot(self, ax=None):
         """Each metric's curve against the documented numbers (matplotlib; `pip install -e ".[plot]"`)."""
-        from . import report
-        return report.draw(self.request.variant, self.request.fixes, [self.record], ax=ax)
+        from . import plotting
+        return plotting.draw(self.request.variant, self.request.fixes, [self.record], ax=ax)
 
 
 def execute(request: RunRequest, echo: Say | None = print, progress: TextIO | None = sys.stderr,
@@ -217,10 +217,10 @@ def load_ensembles(results_dir: Path | str = RUNS) -> dict[str, list[Run]]:
 def plot(runs: list[Run], ax=None):
     """Several seeds of one recipe against the documented numbers, with the verdict's band (matplotlib).
     The runs pool as `ensemble` pools them: the same refusals, and only the seeds it counts are drawn."""
-    from . import report
+    from . import plotting
     pool, _ = _one_recipe(runs)
     first = pool.seeds[0].request
-    return report.draw(first.variant, first.fixes, [run.record for run in pool.seeds], ax=ax)
+    return plotting.draw(first.variant, first.fixes, [run.record for run in pool.seeds], ax=ax)
 
 
 def ensemble(runs: list[Run]) -> compare.Comparison:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Iterable, TypeVar
 
-from . import eras, results
+from . import compare, eras, registry, results
 
 T = TypeVar("T")
 
@@ -82,3 +82,10 @@ def differences(pooled: list[Pool[T]], record_of: Callable[[T], dict[str, Any]])
                 counts[key][value] += 1
     return "; ".join(f"{key}: " + ", ".join(f"{value} ({n} run{'s' * (n > 1)})" for value, n in values.items())
                      for key, values in counts.items() if len(values) > 1)
+
+
+def compared(name: str, fixes: tuple[str, ...], records: list[dict]):
+    """Seeds' records against the documented numbers (none with fixes: not the tutorial's graph): curves, comparison."""
+    curves = [results.curve_of(record) for record in records]
+    reference = None if fixes else registry.load(name).reference
+    return curves, compare.ensemble(curves, reference, results.schedule_of(records[0]).sample_sizes())

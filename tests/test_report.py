@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnmnist import compare, report, results
+from rnnmnist import compare, plotting, report, results
 from rnnmnist.spec import BATCH_ACCURACY, Point, Reference
 
 REPO = Path(__file__).resolve().parent.parent
@@ -137,14 +137,14 @@ def test_plot_colours_each_seed_shades_the_verdicts_band_and_counts_epochs_in_wh
     pytest.importorskip("matplotlib")
     from rnnmnist.tutorials.final_state import DOCUMENTED
     records = [results.load(seal(tmp_path, "morvan", seed, DOCUMENTED[:40])) for seed in (1, 2)]
-    ax, zoomed = report.figure("morvan", (), records).axes  # its page's 17 numbers end at step 320 of 781
+    ax, zoomed = plotting.figure("morvan", (), records).axes  # its page's 17 numbers end at step 320 of 781
     assert zoomed.get_xlim()[1] < 400
     labels = ax.get_legend_handles_labels()[1]
     assert labels == ["95% band of the verdict (2 seeds)", "seed 1", "seed 2", "documented", "final-state's first 40"]
     assert len({line.get_color() for line in ax.get_lines()[:2]}) == 2
     epochs = [{"metric": "test_accuracy", "at": e, "value": 0.9, "sd": None} for e in (1, 2, 3, 4, 5)]
     path = seal(tmp_path, "static-projection", 0, [], curve=epochs)
-    (ax,) = report.figure("static-projection", (), [results.load(path)]).axes
+    (ax,) = plotting.figure("static-projection", (), [results.load(path)]).axes
     ax.set_xlim(1, 5)
     ax.figure.canvas.draw()
     assert all(float(t).is_integer() for t in ax.get_xticks()) and ax.get_xlabel() == "epoch"
@@ -183,7 +183,7 @@ def test_plots_zoom_to_the_documented_numbers_clip_their_bands_and_say_a_run_was
                 "epoch_eval": [], "final_test_images": 0}
     values = [0.0] + [1.0] * 999  # a band around 0 and 1 would cross them
     path = seal(tmp_path, "final-state", 0, values, schedule=schedule, steps_run=20000, steps_total=20000)
-    full, zoomed = report.figure("final-state", (), [results.load(path)]).axes
+    full, zoomed = plotting.figure("final-state", (), [results.load(path)]).axes
     assert full.get_xlim()[1] > 19000 and 2480 <= zoomed.get_xlim()[1] < 2700
     band = next(c for c in full.collections if isinstance(c, PolyCollection))
     ys = band.get_paths()[0].vertices[:, 1]
@@ -191,7 +191,7 @@ def test_plots_zoom_to_the_documented_numbers_clip_their_bands_and_say_a_run_was
     from rnnmnist.tutorials.final_state import DOCUMENTED
     cut = seal(tmp_path, "morvan", 1, DOCUMENTED[:5], truncated=True, steps_run=100,
                schedule=dict(schedule, steps={"start": 0, "stop": 100}))
-    figure = report.figure("morvan", (), [results.load(cut)])
+    figure = plotting.figure("morvan", (), [results.load(cut)])
     assert figure._suptitle.get_text().endswith("(cut short: 100 of 782 steps)")
 
 
@@ -209,9 +209,9 @@ def test_drawing_on_given_axes_draws_every_metric_or_says_how_many_it_needs(tmp_
     _, one = plt.subplots()
     with pytest.raises(ValueError, match=r"static-split has 2 metric\(s\) to draw \(batch accuracy, batch loss\): "
                                          r"give as many Axes \(plt.subplots\(2\)\)"):
-        report.draw("static-split", (), [record], ax=one)
+        plotting.draw("static-split", (), [record], ax=one)
     _, two = plt.subplots(2)
-    report.draw("static-split", (), [record], ax=two)
+    plotting.draw("static-split", (), [record], ax=two)
     assert [a.get_ylabel() for a in two] == ["batch accuracy", "batch loss"]
 
 
