@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, TextIO
 from . import compare, pooling, registry, results
 from .request import RunRequest  # noqa: F401  (rnnmnist.RunRequest)
 from .places import RUNS
-from .spec import Curve, Point, file_stem
+from .spec import Curve, Point
 from .stopping import Stop
 
 Say = Callable[[str], None]
@@ -119,7 +119,7 @@ def execute(request: RunRequest, echo: Say | None = print, progress: TextIO | No
     variant = registry.load(request.variant)
     schedule, _, _ = request.schedule(variant)
     events = request.tensorboard and (request.tensorboard / request.variant
-                                      / f"{results.utc_stamp()}_{file_stem(f'seed{request.seed}', request.fixes)}")
+                                      / results.run_stem(request.seed, request.fixes, truncated=False, interrupted=False))
     curve = runner.run(variant, request.data_dir, request.seed, schedule, fixes=frozenset(request.fixes), echo=echo,
                        progress=progress, stop=stop, inter_op=request.inter_op_threads, checkpoint=request.checkpoint,
                        events=events, era=request.era_of(variant), on_record=on_record)
@@ -233,9 +233,8 @@ def ensemble(runs: list[Run]) -> compare.Comparison:
     """
     pool, interrupted = _one_recipe(runs)
     first = pool.seeds[0]
-    reference = None if first.request.fixes else registry.load(first.request.variant).reference
+    _, result = pooling.compared(first.request.variant, first.request.fixes, [run.record for run in pool.seeds])
     schedule = results.schedule_of(first.record)
-    result = compare.ensemble([run.curve for run in pool.seeds], reference, schedule.sample_sizes())
     notes = [f"{_named(run)} left out: {why}" for run, why in interrupted + pool.left_out]
     return replace(over_schedule(result, len(schedule.steps), first.record["steps_total"]), notes=tuple(notes))
 

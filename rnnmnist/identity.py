@@ -2,6 +2,7 @@
 digest of rnnmnist's own sources, which a version number does not change between commits."""
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -20,8 +21,10 @@ def sources() -> dict[str, Path]:
     return found
 
 
+@functools.lru_cache(maxsize=None)
 def sources_sha256() -> str:
-    """One SHA-256 over every source file's installed name, length and bytes, in name order."""
+    """One SHA-256 over every source file's installed name, length and bytes, in name order; read once per
+    process (every run's record and the Dask check ask for it)."""
     digest = hashlib.sha256()
     for name, path in sorted(sources().items()):
         text = path.read_bytes()

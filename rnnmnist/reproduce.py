@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Callable, NoReturn
 
-from . import eras, places, registry, stopping
+from . import eras, registry, stopping
 from .cluster import SCHEDULER_ENV
 from .console import (BROKEN_PIPE, EXIT_CLUSTER, EXIT_DATA, EXIT_INTERRUPTED, EXIT_NAN, EXIT_WORKER,
                       one_run)
@@ -143,11 +143,8 @@ def _prepare(argv: list[str] | None) -> int | tuple[list[RunRequest], object, bo
     if args.seed is not None and args.seed + args.seeds > 2 ** 31:
         p.error(f"--seed {args.seed} --seeds {args.seeds} would run seeds past 2**31 - 1: give a smaller --seed")
     data_dir = p.data_dir(args)
-    try:
-        for name in (known if args.variant == "all" else [args.variant]):
-            places.check_writable(args.out, name)
-    except OSError as e:
-        p.error(f"cannot write results to --out {args.out} ({e.strerror or e}); give a writable directory")
+    for name in (known if args.variant == "all" else [args.variant]):
+        p.check_out(args.out, name)
     if args.verbose:
         os.environ["RNNMNIST_VERBOSE"] = "1"
     requests = _requests(args, p, data_dir)  # usage errors before any fetch

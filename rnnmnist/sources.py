@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import idx
+from . import idx, places
 from .idx import DataError, MnistFile
 
 # TF >= 1.6's read_data_sets: "CVDF mirror of http://yann.lecun.com/exdb/mnist/".
@@ -165,7 +165,7 @@ def ensure(directory: Path, say: Say = lambda s: None, *, replace_bad: bool = Fa
     except OSError as e:
         raise DataError(f"{directory}: cannot create the data directory ({e.strerror})") from None
     try:  # before a download that could not be put in place
-        tempfile.TemporaryFile(dir=directory).close()
+        places.check_writable(directory, "")
     except OSError as e:
         raise DataError(f"{directory}: cannot write the missing MNIST files there ({e.strerror}); give a writable "
                         f"--data-dir, or copy the four .gz files into it") from None
