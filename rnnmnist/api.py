@@ -6,20 +6,22 @@
     run.metric("batch_accuracy")                 # (steps, values)
     run.plot()
 
-The command line is a thin layer over `execute`, the one code path that trains a `RunRequest`.
+The command line is a thin layer over `execute`, the one code path that trains a resolved `Plan`.
 TensorFlow is imported on the first training, not by `import rnnmnist`.
 """
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, TextIO
+from typing import Callable, Iterable, TextIO
 
 from . import compare, pooling, registry, results
-from .request import RunRequest  # noqa: F401  (rnnmnist.RunRequest)
+from .plan import Plan, resolve
 from .places import RUNS
-from .spec import Curve, Point
+from .request import RunRequest  # noqa: F401  (rnnmnist.RunRequest)
+from .run import Run
+from .spec import Point
 from .stopping import Stop
 
 Say = Callable[[str], None]
@@ -30,132 +32,28 @@ def variants() -> list[str]:
     return registry.names()
 
 
-@dataclass
-class Run:
-    """One training run: what was asked, what it printed and measured, and how it compares."""
-    request: RunRequest
-    record: dict[str, Any]        # the document that is saved: curve, schedule, provenance, ...
-    comparison: compare.Comparison
-    path: Path | None = None      # where it was saved, once saved
-
-    @property
-    def curve(self) -> list[Point]:
-        return results.curve_of(self.record)
-
-    @property
-    def verdict(self) -> str:
-        return self.comparison.verdict
-
-    @property
-    def comparisons(self) -> tuple[compare.Comparison, ...]:
-        """The verdict's comparison first, then those with other documented numbers of the same recipe."""
-        return (self.comparison, *self.comparison.also)
-
-    @property
-    def interrupted(self) -> str | None:
-        return self.record["interrupted_by"]
-
-    def metrics(self) -> list[str]:
-        return sorted({p.metric for p in self.curve})
-
-    def metric(self, name: str) -> tuple[list[int], list[float]]:
-        """One metric's curve: the steps (or epochs) it was measured at, and its values."""
-        points = [p for p in self.curve if p.metric == name]
-        if not points:
-            raise KeyError(f"{name!r}: this run measured {', '.join(self.metrics())}")
-        return [p.at for p in points], [p.value for p in points]
-
-    def save(self, out: Path | str | None = None) -> Path:
-        """Write the run under out/<variant>/ (default: the request's `out`, else runs/), atomically."""
-        self.path = results.save(self.record, Path(out or self.request.out or RUNS))
-        return self.path
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.record)
-
-    def summary(self) -> list[str]:
-        """What the command line prints after the tutorial's own lines."""
-        r, c, steps = self.record, self.comparison, self.record["steps_run"]
-        lines = [""]
-        if self.interrupted:
-            last = results.schedule_of(r).steps[steps - 1] if steps else None
-            lines.append(f"INTERRUPTED ({self.interrupted}) after {steps} of {len(results.schedule_of(r).steps)} steps"
-                         + (f" (last finished step {last})" if last is not None else "")
-                         + ": saving what it finished as an interrupted run")
-        lines.append(f"{r['variant']}: {steps} steps in {r['wall_time_s']:.1f} s "
-                     f"({r['train_time_s'] / max(steps, 1) * 1000:.0f} ms/step)"
-                     + (" [TRUNCATED run]" if r["truncated"] else ""))
-        if self.request.fixes:
-            lines.append(f"with fixes: {', '.join(self.request.fixes)}: this is not the tutorial's graph")
-        if c.reference and c.compared:
-            lines += [f"reference: {c.reference}", *compare.table(c).splitlines()]
-        partial = "interrupted run, over the checkpoints it reached: " if self.interrupted else ""
-        lines.append(f"verdict: {partial}{compare.describe(c)}")
-        return lines + compare.also_lines(c)
-
-    def _repr_markdown_(self) -> str:
-        head = (f"**{self.request.title}**, seed {self.request.seed}: {self.record['steps_run']} of "
-                f"{self.record['steps_total']} steps" + (f", interrupted ({self.interrupted})" if self.interrupted else ""))
-        table = f"\n\nReference: {self.comparison.reference}\n\n{compare.table(self.comparison)}" \
-            if self.comparison.compared else ""
-        also = "".join(f"\n{line}\n" for line in compare.also_lines(self.comparison))
-        return f"{head}{table}\n\n**verdict: {compare.describe(self.comparison)}**\n{also}"
-
-    def __repr__(self) -> str:
-        return (f"Run({self.request.title!r}, seed={self.request.seed}, steps={self.record['steps_run']}, "
-                + (f"interrupted={self.interrupted!r}, " if self.interrupted else "")
-                + ("truncated=True, " if self.record["truncated"] else "") + f"verdict={self.verdict!r})")
-
-    def plot(self, ax=None):
-        """Each metric's curve against the documented numbers (matplotlib; `pip install -e ".[plot]"`)."""
-        from . import plotting
-        return plotting.draw(self.request.variant, self.request.fixes, [self.record], ax=ax)
-
-
-def execute(request: RunRequest, echo: Say | None = print, progress: TextIO | None = sys.stderr,
+def execute(plan: Plan, echo: Say | None = print, progress: TextIO | None = sys.stderr,
             stop: Stop | None = None, on_record: Callable[[list[Point], int, float], None] | None = None) -> Run:
-    """Train what `request` asks for; the tutorial's lines go to `echo`. Does not save."""
-    from . import runner
-    variant = registry.load(request.variant)
-    schedule, _, _ = request.schedule(variant)
-    events = request.tensorboard and (request.tensorboard / request.variant
-                                      / results.run_stem(request.seed, request.fixes, truncated=False, interrupted=False))
-    curve = runner.run(variant, request.data_dir, request.seed, schedule, fixes=frozenset(request.fixes), echo=echo,
-                       progress=progress, stop=stop, inter_op=request.inter_op_threads, checkpoint=request.checkpoint,
-                       events=events, era=request.era_of(variant), on_record=on_record)
-    return assemble(request, curve, events)
-
-
-def assemble(request: RunRequest, curve: Curve, events: Path | None = None,
-             provenance: dict[str, Any] | None = None) -> Run:
-    """A run's document and comparison from its curve; `provenance`: the machine's that trained it, if not this one's."""
+    """Train what `plan` says; the tutorial's lines go to `echo`. Does not save.
+    `on_record`: as `runner.run`'s. The run is stamped with the command this process was started with."""
     from . import runner
     from .tfcompat import tf
-    variant = registry.load(request.variant)
-    schedule, truncated, _ = request.schedule(variant)
-    era = request.era_of(variant)
-    reference = None if request.fixes else variant.reference
-    comparison = over_schedule(compare.compare(curve.points, reference, schedule.sample_sizes()),
-                               len(schedule.steps), len(variant.schedule.steps))
-    record = results.record(request, variant.tutorial, variant.hyperparameters, schedule, truncated, curve,
-                            comparison, len(variant.schedule.steps), tf.__version__,
-                            runner.threads(request.inter_op_threads), era, variant.era, events)
-    if provenance:
-        record["provenance"] = {**provenance, "finished_utc": record["provenance"]["finished_utc"]}
-    return Run(request, record, comparison)
+    curve = runner.run(plan, echo=echo, progress=progress, stop=stop, on_record=on_record)
+    provenance = results.provenance(tf.__version__, session_threads=plan.session_threads)
+    return Run.finished(plan, curve, provenance, invoked_as=results.command_line())
 
 
 def keep(run: Run, say: Say = print) -> None:
     """What follows a run: save it where its request says, and its TensorBoard events."""
     if run.request.out is not None:
         say(f"saved {run.save()}")
-    if run.record.get("tensorboard"):
+    if run.curve.events:
         from . import tensorboard
-        say(f"TensorBoard events in {run.record['tensorboard']}; to see them: tensorboard --logdir "
+        say(f"TensorBoard events in {run.curve.events}; to see them: tensorboard --logdir "
             f"{run.request.tensorboard}"
             + ("" if tensorboard.viewer_installed() else ' (TensorBoard is not installed: pip install -e ".[tensorboard]")'))
-    if run.record.get("checkpoint"):
-        say(f"model saved as {run.record['checkpoint']}")
+    if run.curve.checkpoint:
+        say(f"model saved as {run.curve.checkpoint}")
 
 
 def train(variant: str, *, seed: int | None = None, steps: int | None = None, epochs: int | None = None,
@@ -173,12 +71,12 @@ def train(variant: str, *, seed: int | None = None, steps: int | None = None, ep
     """
     from . import sources
     from .dataset import load_raw
-    # every argument checked (types, ranges, the paths it reads and writes) before any fetch or training
-    request = RunRequest.build(variant, seed, steps=steps, epochs=epochs, fixes=fixes, data_dir=data_dir,
-                               out=out, tensorboard=tensorboard, checkpoint=checkpoint, era=era)
+    # every argument checked (types, ranges, the paths it reads and writes, the fixes) before any fetch or training
+    plan = resolve(RunRequest.build(variant, seed, steps=steps, epochs=epochs, fixes=fixes, data_dir=data_dir,
+                                    out=out, tensorboard=tensorboard, checkpoint=checkpoint, era=era))
     say = (lambda line: None) if quiet else (echo or print)
-    load_raw(request.data_dir, say=(lambda line: None) if quiet else sources.to_stderr)  # fetch, verify
-    run = execute(request, echo=None if quiet else say, progress=None if quiet else (progress or sys.stderr),
+    load_raw(plan.request.data_dir, say=(lambda line: None) if quiet else sources.to_stderr)  # fetch, verify
+    run = execute(plan, echo=None if quiet else say, progress=None if quiet else (progress or sys.stderr),
                   stop=Stop())
     keep(run, say=say)
     return run
@@ -190,19 +88,8 @@ def load_runs(results_dir: Path | str = RUNS, variant: str | None = None) -> lis
     for path in sorted(Path(results_dir).glob("*/*.json"), key=lambda p: p.name):
         if path.parent.name == "bench" or (variant and path.parent.name != variant):
             continue
-        runs.append(from_record(results.load(path), path))
+        runs.append(Run.from_record(results.load(path), path))
     return runs
-
-
-def from_record(record: dict[str, Any], path: Path | None = None) -> Run:
-    """A saved run as a Run, compared again with today's reference."""
-    schedule = results.schedule_of(record)
-    request = RunRequest(record["variant"], record["seed"], steps=len(schedule.steps) if record["truncated"] else None,
-                         fixes=tuple(record.get("fixes", ())), out=path.parent.parent if path else None,
-                         era=results.era_of(record))
-    reference = None if request.fixes else registry.load(request.variant).reference
-    comparison = compare.compare(results.curve_of(record), reference, schedule.sample_sizes())
-    return Run(request, record, over_schedule(comparison, len(schedule.steps), record["steps_total"]), path)
 
 
 def load_ensembles(results_dir: Path | str = RUNS) -> dict[str, list[Run]]:
@@ -210,7 +97,7 @@ def load_ensembles(results_dir: Path | str = RUNS) -> dict[str, list[Run]]:
     them): `{"morvan, TF 0.12 (its own)": [Run, ...], ...}`."""
     from . import report
     groups, _ = report.collect(Path(results_dir))
-    return {report.group_title(name, fixes, era): [from_record(record, path) for path, record in runs]
+    return {report.group_title(name, fixes, era): [Run.from_record(record, path) for path, record in runs]
             for (name, fixes, era), runs in groups.items()}
 
 
@@ -234,16 +121,15 @@ def ensemble(runs: list[Run]) -> compare.Comparison:
     pool, interrupted = _one_recipe(runs)
     first = pool.seeds[0]
     _, result = pooling.compared(first.request.variant, first.request.fixes, [run.record for run in pool.seeds])
-    schedule = results.schedule_of(first.record)
     notes = [f"{_named(run)} left out: {why}" for run, why in interrupted + pool.left_out]
-    return replace(over_schedule(result, len(schedule.steps), first.record["steps_total"]), notes=tuple(notes))
+    return replace(result, notes=tuple(notes))
 
 
 def _one_recipe(runs: list[Run]) -> tuple[pooling.Pool[Run], list[tuple[Run, str]]]:
     """The runs' one recipe and its seeds, and the interrupted runs left out; else a ValueError saying why not."""
     if not runs:
         raise ValueError("no runs to pool: give the runs of one recipe, e.g. from rnnmnist.load_ensembles(dir)")
-    chronological = sorted(runs, key=lambda run: run.record["provenance"].get("finished_utc", ""))
+    chronological = sorted(runs, key=lambda run: run.provenance.get("finished_utc", ""))
     pooled, interrupted = pooling.pools(chronological, lambda run: run.record)
     if not pooled:
         raise ValueError(f"no complete run to pool: the {len(interrupted)} given were interrupted, and an "
@@ -253,13 +139,6 @@ def _one_recipe(runs: list[Run]) -> tuple[pooling.Pool[Run], list[tuple[Run, str
                          + pooling.differences(pooled, lambda run: run.record)
                          + "): give one recipe's runs, as rnnmnist.load_ensembles(dir) groups them")
     return pooled[0], interrupted
-
-
-def over_schedule(result: compare.Comparison, steps: int, steps_total: int) -> compare.Comparison:
-    """A verdict over a cut schedule says so: it is a verdict on the steps run, not on the tutorial's."""
-    if steps >= steps_total:
-        return result
-    return replace(result, reason=f"over a truncated schedule, {steps} of {steps_total} steps: {result.reason}")
 
 
 def _named(run: Run) -> str:
@@ -273,8 +152,8 @@ class Model:
         from . import checkpoints, runner
         prefix = checkpoints.own(run.record)  # before TensorFlow: a checkpoint not the run's own is refused
         from .tfcompat import v1 as tf
-        self.variant = registry.load(run.request.variant)
-        self.graph, self.g = runner.build_graph(self.variant, run.request.seed, frozenset(run.request.fixes))
+        self.variant = run.plan.variant
+        self.graph, self.g = runner.build_graph(self.variant, run.request.seed, run.plan.fixes, run.plan.era)
         self.sess = runner.session(self.graph)
         with self.graph.as_default():
             tf.train.Saver().restore(self.sess, prefix)

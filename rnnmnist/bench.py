@@ -92,9 +92,12 @@ def _serve(name: str, kind: str, data_dir: Path, threads: int) -> None:
     """The worker's side: `advance N`, `time S` (train S seconds), `eval` (the whole test set), `quit`."""
     from . import runner
     from .bare import BareLoop
+    from .plan import Plan
+    from .request import RunRequest
     variant = registry.load(name)
     schedule = bench_schedule(variant.schedule)
-    loop = (runner.Training(variant, data_dir, variant.seed, schedule, echo=None, inter_op=threads) if kind == "runner"
+    plan = Plan.of(variant, RunRequest(variant.name, variant.seed, data_dir=data_dir, out=None), schedule, threads)
+    loop = (runner.Training(plan, echo=None) if kind == "runner"
             else BareLoop(variant, data_dir, variant.seed, schedule))
     loop.advance(10)  # warm-up
     print(json.dumps({"ready": True}), flush=True)

@@ -192,6 +192,13 @@ def ensemble(curves: list[list[Point]], reference: Reference | None, sample_size
     return _with_also(lambda ref: _ensemble(curves, ref, sample_sizes), reference)
 
 
+def over_schedule(result: Comparison, steps: int, steps_total: int) -> Comparison:
+    """A verdict over a cut schedule says so: it is a verdict on the steps run, not on the tutorial's."""
+    if steps >= steps_total:
+        return result
+    return replace(result, reason=f"over a truncated schedule, {steps} of {steps_total} steps: {result.reason}")
+
+
 def _with_also(against, reference: Reference | None) -> Comparison:
     """The comparison with `reference`, carrying those with its `also` numbers."""
     primary = against(reference)

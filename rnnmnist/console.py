@@ -7,8 +7,8 @@ import signal
 import sys
 from typing import Callable
 
-from . import registry, stopping
-from .request import RunRequest
+from . import stopping
+from .plan import Plan
 
 EXIT_DATA = 1      # MNIST missing or corrupt and not to be had
 EXIT_NAN = 3       # the training loss became NaN or infinite
@@ -19,23 +19,15 @@ EXIT_INTERRUPTED = {"KeyboardInterrupt": 128 + signal.SIGINT, "SIGTERM": 128 + s
                     BROKEN_PIPE: 128 + signal.SIGPIPE}
 
 
-def one_run(request: RunRequest, say: Callable[[str], None], stop: stopping.Stop, quiet: bool = False,
-            on_record=None):
+def one_run(plan: Plan, say: Callable[[str], None], stop: stopping.Stop, quiet: bool = False, on_record=None):
     """The header, the tutorial's lines and the comparison of one run, all through `say`; the Run.
     `on_record`: as `api.execute`'s."""
     from . import api
     from .tfcompat import tf
-    variant = registry.load(request.variant)
-    schedule, _, _ = request.schedule(variant)
-    era = request.era_of(variant)
-    header = (f"# {variant.name} ({variant.tutorial}): {len(schedule.steps)} of {len(variant.schedule.steps)} steps, "
-        f"seed {request.seed}, TensorFlow {tf.__version__} with TF {era.name} semantics"
-        + (" (the tutorial's own)" if era.name == variant.era else f" (the tutorial ran on {variant.era})")
-        + (f", fixes: {', '.join(request.fixes)}" if request.fixes else ""))
     if not quiet:
-        say(header)
+        say(plan.header(tf.__version__))
     # flushed line by line: a learner may be watching through a pipe (| tee log)
-    run = api.execute(request, echo=None if quiet else say, progress=None if quiet else sys.stderr, stop=stop,
+    run = api.execute(plan, echo=None if quiet else say, progress=None if quiet else sys.stderr, stop=stop,
                       on_record=on_record)
     for line in run.summary():
         say(line)

@@ -76,3 +76,9 @@ def count() -> int:
     total (a container given 2 of 64 cores must not start 64-thread pools). Dask's count does exactly this."""
     from dask.system import cpu_count
     return cpu_count()
+
+
+def session_threads(inter_op: int = 0) -> dict[str, int]:
+    """A session's thread pools: intra-op one (it splits reductions, so it changes last bits; fixed, a seed
+    gives the same curve on any core count), inter-op as given (0: one per core; it changes no bit)."""
+    return {"intra_op": 1, "inter_op": inter_op or count()}

@@ -29,7 +29,7 @@ class Recipe:
 
 
 def recipe_of(record: dict[str, Any]) -> Recipe:
-    return Recipe(record["variant"], tuple(record.get("fixes", ())), eras.get(results.era_of(record)).behaviour,
+    return Recipe(record["variant"], tuple(record.get("fixes", ())), eras.get(results.era_name(record)).behaviour,
                   json.dumps(record["schedule"], sort_keys=True), record["truncated"])
 
 
@@ -72,7 +72,7 @@ def differences(pooled: list[Pool[T]], record_of: Callable[[T], dict[str, Any]])
     def described(record: dict[str, Any]) -> dict[str, str]:
         schedule = results.schedule_of(record)
         return {"variant": record["variant"], "fixes": ", ".join(record.get("fixes", ())) or "none",
-                "era": "TF " + " = ".join(eras.get(results.era_of(record)).alike()),
+                "era": "TF " + " = ".join(eras.get(results.era_name(record)).alike()),
                 "schedule": f"{len(schedule.steps)} of {record['steps_total']} steps"
                             + (" (truncated)" if record["truncated"] else "")}
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -85,7 +85,10 @@ def differences(pooled: list[Pool[T]], record_of: Callable[[T], dict[str, Any]])
 
 
 def compared(name: str, fixes: tuple[str, ...], records: list[dict]):
-    """Seeds' records against the documented numbers (none with fixes: not the tutorial's graph): curves, comparison."""
+    """Seeds' records against the documented numbers (none with fixes: not the tutorial's graph): curves, comparison.
+    Over a cut schedule, the verdict says so."""
     curves = [results.curve_of(record) for record in records]
     reference = None if fixes else registry.load(name).reference
-    return curves, compare.ensemble(curves, reference, results.schedule_of(records[0]).sample_sizes())
+    schedule = results.schedule_of(records[0])
+    result = compare.ensemble(curves, reference, schedule.sample_sizes())
+    return curves, compare.over_schedule(result, len(schedule.steps), records[0]["steps_total"])

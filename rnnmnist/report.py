@@ -40,7 +40,7 @@ def code_of(provenance: dict) -> str:
 
 def era_label(record: dict, variant_era: str) -> str:
     """The era a run's behaviour is: the tutorial's own name where it behaves as its own era does."""
-    era = eras.get(results.era_of(record))
+    era = eras.get(results.era_name(record))
     return variant_era if era.behaviour == eras.get(variant_era).behaviour else era.name
 
 

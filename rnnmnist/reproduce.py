@@ -1,7 +1,7 @@
 """`python -m rnnmnist.reproduce --variant NAME`: train a tutorial again and compare with its numbers.
 
-A thin layer over the Python API: it builds one `RunRequest` per run and hands each, whole, to
-`api.execute` (one after another) or to `--jobs` workers, which run the same function.
+A thin layer over the Python API: it resolves one `Plan` per run (`rnnmnist.plan`) and hands each to
+`api.execute` (one after another), or its request to `--jobs` workers, which resolve it the same way.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from .cluster import SCHEDULER_ENV
 from .console import (BROKEN_PIPE, EXIT_CLUSTER, EXIT_DATA, EXIT_INTERRUPTED, EXIT_NAN, EXIT_WORKER,
                       one_run)
 from .idx import DataError
+from .plan import Plan, resolve
 from .request import RequestError, RunRequest
 from .places import EVIDENCE, RUNS
 from .usage import Parser, positive, seed
@@ -81,10 +82,10 @@ def _stdout_to_devnull() -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def _requests(args, p: Parser, data_dir: Path) -> list[RunRequest]:
-    """One request per run asked for, checked; a problem is a usage error before anything runs."""
+def _plans(args, p: Parser, data_dir: Path) -> list[Plan]:
+    """One plan per run asked for, checked; a problem is a usage error before anything runs."""
     names = registry.names() if args.variant == "all" else [args.variant]
-    requests = []
+    plans = []
     for name in names:
         variant = registry.load(name)
         first = variant.seed if args.seed is None else args.seed
@@ -92,16 +93,16 @@ def _requests(args, p: Parser, data_dir: Path) -> list[RunRequest]:
         epochs = args.epochs if (args.variant != "all" or variant.schedule.steps_per_epoch) else None
         for k in range(args.seeds):
             try:
-                request = RunRequest.build(name, first + k, steps=args.steps, epochs=epochs, fixes=tuple(args.fix),
-                                           data_dir=data_dir, out=args.out, tensorboard=args.tensorboard, era=args.era,
-                                           checkpoint=args.checkpoint)
+                plan = resolve(RunRequest.build(name, first + k, steps=args.steps, epochs=epochs, fixes=tuple(args.fix),
+                                                data_dir=data_dir, out=args.out, tensorboard=args.tensorboard,
+                                                era=args.era, checkpoint=args.checkpoint))
             except RequestError as e:
                 p.error(str(e))
             if k == 0:
-                for note in request.schedule(variant)[2]:
+                for note in plan.notes:
                     print(f"rnnmnist: note: {note}", file=sys.stderr, flush=True)
-            requests.append(request)
-    return requests
+            plans.append(plan)
+    return plans
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,12 +116,12 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_INTERRUPTED[str(e)]
         if isinstance(prepared, int):
             return prepared
-        requests, args, on_workers = prepared
-        return (_in_parallel if on_workers else _in_turn)(requests, args, stop)
+        plans, args, on_workers = prepared
+        return (_in_parallel if on_workers else _in_turn)(plans, args, stop)
 
 
-def _prepare(argv: list[str] | None) -> int | tuple[list[RunRequest], object, bool]:
-    """The command line checked, its requests, MNIST at hand: (requests, args, on_workers), or an exit code."""
+def _prepare(argv: list[str] | None) -> int | tuple[list[Plan], object, bool]:
+    """The command line checked, its runs planned, MNIST at hand: (plans, args, on_workers), or an exit code."""
     p = parser()
     args = p.parse_args(argv)
     if args.list:
@@ -147,9 +148,9 @@ def _prepare(argv: list[str] | None) -> int | tuple[list[RunRequest], object, bo
         p.check_out(args.out, name)
     if args.verbose:
         os.environ["RNNMNIST_VERBOSE"] = "1"
-    requests = _requests(args, p, data_dir)  # usage errors before any fetch
+    plans = _plans(args, p, data_dir)  # usage errors before any fetch
     from . import dataset, sources
-    on_workers = bool(args.scheduler) or (args.jobs > 1 and len(requests) > 1)
+    on_workers = bool(args.scheduler) or (args.jobs > 1 and len(plans) > 1)
     if not on_workers:  # TensorFlow now, where a signal still ends the start-up at once (rnnmnist.lazytf)
         from . import tfcompat  # noqa: F401
     try:
@@ -167,22 +168,22 @@ def _prepare(argv: list[str] | None) -> int | tuple[list[RunRequest], object, bo
         print(f"rnnmnist: interrupted ({e}) while getting MNIST into {data_dir}; nothing half-made is kept, "
               "run again to fetch it", file=sys.stderr)
         return EXIT_INTERRUPTED[str(e)]
-    return requests, args, on_workers
+    return plans, args, on_workers
 
 
-def _in_turn(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
+def _in_turn(plans: list[Plan], args, stop: stopping.Stop) -> int:
     from . import api
     from .runner import NonFiniteLoss
     echo, runs = _echo_to(stop), []
     try:
-        for i, request in enumerate(requests):
+        for i, plan in enumerate(plans):
             if stop.requested:  # asked to stop between two runs: the finished ones are saved
                 print(f"rnnmnist: stopped ({stop.requested}) between two runs: the {i} that finished are saved, "
-                      f"{len(requests) - i} not started", file=sys.stderr)
+                      f"{len(plans) - i} not started", file=sys.stderr)
                 return EXIT_INTERRUPTED[stop.requested]
             if i:
                 echo("")
-            run = one_run(request, echo, stop, quiet=args.quiet)
+            run = one_run(plan, echo, stop, quiet=args.quiet)
             api.keep(run, say=echo)
             runs.append(run)
             if run.interrupted:
@@ -190,7 +191,7 @@ def _in_turn(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
             if args.seeds > 1 and len(runs) % args.seeds == 0:  # the variant's last seed
                 _ensemble(runs[-args.seeds:], echo)
     except stopping.StopNow as e:  # a second signal while a run started: it had trained nothing
-        print(f"rnnmnist: stopped at once ({e}) before {request.label} trained a step: the {len(runs)} runs "
+        print(f"rnnmnist: stopped at once ({e}) before {plan.request.label} trained a step: the {len(runs)} runs "
               f"that finished are saved", file=sys.stderr)
         return EXIT_INTERRUPTED[str(e)]
     except DataError as e:
@@ -207,26 +208,18 @@ def _in_turn(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
     return 0
 
 
-def _in_parallel(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
+def _in_parallel(plans: list[Plan], args, stop: stopping.Stop) -> int:
     """--jobs, --scheduler: the runs on Dask workers; this process prints their lines, saves their runs, sums up."""
-    from . import api, cluster, results
+    from . import cluster
     echo = _echo_to(stop)
-    jobs = [cluster.Job(request, args.quiet) for request in requests]
+    jobs = [cluster.Job(plan.request, args.quiet) for plan in plans]
     kept: dict[int, object] = {}
 
     def keep(f: "cluster.Finished") -> None:  # each run is saved as soon as it is back
-        say = lambda line: echo(f"[{f.job.request.label}] {line}")  # noqa: E731
-        if f.record is not None:  # what was typed is known here, not on the worker that trained it
-            run = api.from_record(dict(f.record, invoked_as=results.command_line()))
-            run.request = f.job.request  # where this process saves it, its TensorBoard and checkpoint
-        elif f.partial is not None:  # stopped at once: what it sent of its curve, as an interrupted run
-            run = _from_partial(f.job.request, f.partial, stop.now or stopping.NAMES[signal.SIGINT])
-            for line in run.summary():
-                say(line)
-        else:
-            return
-        api.keep(run, say=say)
-        kept[jobs.index(f.job)] = run
+        i = jobs.index(f.job)
+        run = _returned(plans[i], f, stop, lambda line: echo(f"[{plans[i].request.label}] {line}"))
+        if run is not None:
+            kept[i] = run
 
     if not args.verbose:  # its own reports of a lost worker or scheduler: said here in one line instead
         cluster.silence_dask()
@@ -238,17 +231,38 @@ def _in_parallel(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
     except cluster.ClusterError as e:
         print(f"rnnmnist: error: {e}", file=sys.stderr)
         return EXIT_CLUSTER
+    return _sum_up(plans, args, dict(sorted(kept.items())), finished, stop)
+
+
+def _returned(plan: Plan, f, stop: stopping.Stop, say: Callable[[str], None]):
+    """A run back from its worker, saved here, stamped with what was typed here; None if nothing came back."""
+    from . import api, results
+    from .run import Run
+    if f.record is not None:
+        run = Run.from_record(f.record).with_invoked_as(results.command_line())
+    elif f.partial is not None:  # stopped at once: what it sent of its curve, as an interrupted run
+        run = _from_partial(plan, f.partial, stop.now or stopping.NAMES[signal.SIGINT])
+        for line in run.summary():
+            say(line)
+    else:
+        return None
+    api.keep(run, say=say)
+    return run
+
+
+def _sum_up(plans: list[Plan], args, runs: dict, finished: list, stop: stopping.Stop) -> int:
+    """After the runs on workers: the seeds' verdicts, the summary table, what stopped or failed; the exit code."""
+    echo = _echo_to(stop)
     if stop.now:  # a second signal: no summing up
-        print(f"rnnmnist: stopped at once ({stop.now}): {len(kept)} of {len(jobs)} runs saved, each with every "
+        print(f"rnnmnist: stopped at once ({stop.now}): {len(runs)} of {len(plans)} runs saved, each with every "
               f"checkpoint it had printed", file=sys.stderr)
         return EXIT_INTERRUPTED[stop.now]
-    if stop.requested and not kept:
+    if stop.requested and not runs:
         print(f"rnnmnist: stopped ({stop.requested}) before any run had trained a step; nothing was saved",
               file=sys.stderr)
         return EXIT_INTERRUPTED[stop.requested]
-    runs = dict(sorted(kept.items()))
     if args.seeds > 1:
-        for start in range(0, len(requests), args.seeds):  # each variant's seeds, as in the sequential loop
+        for start in range(0, len(plans), args.seeds):  # each variant's seeds, as in the sequential loop
             done = [runs[i] for i in range(start, start + args.seeds) if i in runs and not runs[i].interrupted]
             if len(done) > 1:
                 _ensemble(done, echo)
@@ -258,23 +272,24 @@ def _in_parallel(requests: list[RunRequest], args, stop: stopping.Stop) -> int:
             echo(line)
     interrupted = [run.interrupted for run in runs.values() if run.interrupted]
     if stop.requested or interrupted:
-        print(f"rnnmnist: stopped ({stop.requested or interrupted[0]}): {len(interrupted)} of {len(jobs)} runs saved "
+        print(f"rnnmnist: stopped ({stop.requested or interrupted[0]}): {len(interrupted)} of {len(plans)} runs saved "
               f"as interrupted, each with every checkpoint it printed; {len(runs) - len(interrupted)} finished",
               file=sys.stderr)
         return EXIT_INTERRUPTED[stop.requested or interrupted[0]]
     failed = [f for f in finished if f.record is None]
     for f in failed:
         print(f"rnnmnist: error: the run {f.job.request.label} failed ({f.error or 'no reason given'})", file=sys.stderr)
-    return EXIT_WORKER if failed or len(finished) < len(jobs) else 0
+    return EXIT_WORKER if failed or len(finished) < len(plans) else 0
 
 
-def _from_partial(request: RunRequest, partial: dict, interrupted: str):
+def _from_partial(plan: Plan, partial: dict, interrupted: str):
     """The Run of what a --jobs run sent of its curve before it was stopped at once."""
-    from . import api
+    from . import results
+    from .run import Run
     from .spec import Curve, Point
-    curve = Curve([Point(**p) for p in partial["points"]], partial["steps_run"], partial["wall_time_s"],
-                  partial["train_time_s"], interrupted)
-    return api.assemble(request, curve, provenance=partial["provenance"])
+    curve = Curve([Point(**p) for p in partial["points"]], partial["steps_run"], round(partial["wall_time_s"], 3),
+                  round(partial["train_time_s"], 3), interrupted)
+    return Run.finished(plan, curve, partial["provenance"], results.command_line())
 
 
 def _ensemble(runs: list, echo: Callable[[str], None]) -> None:
@@ -292,13 +307,13 @@ def _ensemble(runs: list, echo: Callable[[str], None]) -> None:
 def summary_table(runs: list) -> str:
     """One row per run, as `--variant all` and `--seeds K` end."""
     from tabulate import tabulate
-    from . import report, results
+    from . import report
     rows = []
     for run in runs:
-        schedule = results.schedule_of(run.record).describe() + (" (truncated)" if run.record["truncated"] else "")
+        schedule = run.plan.schedule.describe() + (" (truncated)" if run.plan.truncated else "")
         if run.interrupted:  # its verdict is over the checkpoints it reached: the row says it stopped early
-            schedule += f" (interrupted after {run.record['steps_run']} steps)"
-        extra = (f"{run.record['wall_time_s']:.0f} s", *report.headline(run.curve, run.comparison))
+            schedule += f" (interrupted after {run.curve.steps_run} steps)"
+        extra = (f"{run.curve.wall_time_s:.0f} s", *report.headline(run.points, run.comparison))
         rows.append(report.summary_row(run.request.title, schedule, str(run.request.seed), run.comparison, extra))
     headers = [*report.SUMMARY_HEADERS[:2], "seed", "wall time", "final documented metric", "documented",
                "reproduced", *report.SUMMARY_HEADERS[3:]]

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import eras, places, registry
 from .dataset import default_data_dir
 from .places import RUNS
-from .spec import Schedule, Variant, titled
+from .spec import titled
 
 # The runner's inter-op threads per session when a request names none (default: one per core).
 THREADS_ENV = "RNNMNIST_THREADS"
@@ -72,33 +72,7 @@ class RunRequest:
                      {key: kwargs.get(key, RUNS if key == "out" else None) for key in PATHS[1:]})
         if seed is None:
             seed = registry.load(variant).seed
-        request = cls(variant, seed, **kwargs)
-        request.schedule(registry.load(variant))  # unknown fixes, --epochs on a step loop: said now
-        return request
-
-    def schedule(self, variant: Variant) -> tuple[Schedule, bool, list[str]]:
-        """The tutorial's schedule cut as asked; whether it was cut; notes on what was asked beyond it."""
-        unknown = sorted(set(self.fixes) - set(variant.fixes))
-        if unknown:
-            raise RequestError(f"{variant.name} has no fix {unknown[0]!r}; its fixes: {', '.join(variant.fixes) or 'none'}")
-        schedule, notes = variant.schedule, []
-        if self.epochs is not None:
-            if not schedule.steps_per_epoch:
-                raise RequestError(f"{variant.name} counts steps, not epochs: use --steps")
-            if self.epochs > schedule.epochs:
-                notes.append(f"{variant.name} has {schedule.epochs} epochs: --epochs {self.epochs} runs all "
-                             f"{schedule.epochs}")
-            schedule = schedule.truncated_epochs(self.epochs)
-        if self.steps is not None:
-            if self.steps > len(schedule.steps):
-                notes.append(f"{variant.name} has {len(schedule.steps)} steps: --steps {self.steps} runs all "
-                             f"{len(schedule.steps)}")
-            schedule = schedule.truncated(self.steps)
-        return schedule, len(schedule.steps) < len(variant.schedule.steps), notes
-
-    def era_of(self, variant: Variant) -> "eras.Era":
-        """The release whose behaviour this run has: the one asked for, else the tutorial's own."""
-        return eras.get(self.era or variant.era)
+        return cls(variant, seed, **kwargs)  # what it means for the tutorial: rnnmnist.plan.resolve
 
     @property
     def title(self) -> str:
@@ -111,8 +85,9 @@ class RunRequest:
         return f"{self.variant} seed {self.seed}"
 
     def to_dict(self) -> dict[str, Any]:
-        """Its fields as JSON types (paths as text)."""
-        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+        """Its fields as JSON types (paths as text, fixes as a list)."""
+        return {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
+                for k, v in asdict(self).items()}
 
     @classmethod
     def from_dict(cls, fields: dict[str, Any]) -> "RunRequest":
@@ -129,9 +104,6 @@ class RunRequest:
     @classmethod
     def from_json(cls, text: str) -> "RunRequest":
         return cls.from_dict(json.loads(text))
-
-    def but(self, **changes: Any) -> "RunRequest":
-        return replace(self, **changes)
 
 
 def _whole(name: str, value: Any) -> int | None:

@@ -17,15 +17,14 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from . import cpu, eras, identity
-from .spec import Curve, Point, Schedule, file_stem
+from .spec import Point, Schedule, file_stem
 
 if TYPE_CHECKING:
-    from .compare import Comparison
     from .request import RunRequest
 
 SCHEMA = 2
@@ -100,48 +99,6 @@ def provenance(tf_version: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def record(request: "RunRequest", tutorial: str, hyperparameters: Mapping[str, Any], schedule: Schedule,
-           truncated: bool, curve: Curve, comparison: "Comparison", steps_total: int, tf_version: str,
-           session_threads: dict[str, int], era: eras.Era, own_era: str,
-           tensorboard: Path | None = None) -> dict[str, Any]:
-    """A finished (or interrupted) run as the document that is saved: every field REQUIRED names, and more."""
-    document = {
-        "schema": SCHEMA,
-        "variant": request.variant,
-        "tutorial": tutorial,
-        "seed": request.seed,
-        "status": INTERRUPTED if curve.interrupted else COMPLETE,
-        "interrupted_by": curve.interrupted,
-        "fixes": list(request.fixes),
-        "command": redo_command(request),  # this one run, on its own
-        "invoked_as": command_line(),      # what was typed (a --seeds 5 --jobs 2 line, a Python call); a
-                                           # --jobs or cluster run's is stamped by the client that saves it
-        "truncated": truncated,
-        "steps_run": curve.steps_run,
-        "steps_total": steps_total,
-        "schedule": to_jsonable(schedule),
-        "hyperparameters": dict(hyperparameters),
-        "wall_time_s": round(curve.wall_time_s, 3),
-        "train_time_s": round(curve.train_time_s, 3),
-        "curve": [to_jsonable(pt) for pt in curve.points],
-        "comparison": dict(_compared(comparison), also=[_compared(other) for other in comparison.also]),
-        "checkpoint": curve.checkpoint,
-        "checkpoint_sha256": curve.checkpoint_sha256,  # restore refuses a checkpoint that is not this run's
-        # the era and every behaviour it sets; whether the original run could be repeated
-        "era": dict(era.to_dict(), own=era.name == own_era, reproducible_then=era.reproducible),
-        "provenance": provenance(tf_version, session_threads=session_threads),
-    }
-    if tensorboard is not None:
-        document["tensorboard"] = str(tensorboard)
-    return document
-
-
-def _compared(comparison: "Comparison") -> dict[str, Any]:
-    return {"reference": comparison.reference, "verdict": comparison.verdict, "reason": comparison.reason,
-            "compared": comparison.compared, "inside": comparison.inside,
-            "allowed_outside": comparison.allowed_outside}
-
-
 def redo_command(request: "RunRequest") -> str:
     """The command line that runs this request again, for a run's record."""
     words = ["python -m rnnmnist.reproduce", "--variant", request.variant, "--seed", str(request.seed)]
@@ -155,7 +112,7 @@ def redo_command(request: "RunRequest") -> str:
     return " ".join(words)
 
 
-def era_of(record: dict[str, Any]) -> str:
+def era_name(record: dict[str, Any]) -> str:
     """The TensorFlow era a saved run ran under; runs from before eras had 1.2's behaviour."""
     return (record.get("era") or {}).get("name", eras.TODAY)
 

@@ -7,11 +7,11 @@ import random
 import sys
 import time
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
 import numpy as np
 
-from . import checkpoints, cpu, eras, results, tfcompat
+from . import checkpoints, cpu, eras, tfcompat
 from .compare import LABELS
 from .dataset import read_data_sets
 from .sources import to_stderr
@@ -20,9 +20,13 @@ from .progress import Progress
 from .eras import UNIFORM_UNIT_SCALING, Era
 from .stopping import Interrupted, Stop, StopNow
 from .spec import (BATCH_ACCURACY, BATCH_LOSS, EPOCH, EPOCH_MEAN_LOSS, FINAL, FINAL_TEST_ACCURACY, STEP,
-                   TRAIN_ACCURACY, Curve, Event, GraphHandles, Point, Schedule, Variant)
+                   TRAIN_ACCURACY, Curve, Event, GraphHandles, Point, Variant)
+
+if TYPE_CHECKING:
+    from .plan import Plan
 
 tf = tfcompat.v1
+
 
 def session(graph: "tf.Graph", inter_op: int = 0) -> "tf.Session":
     """The tutorials' tf.Session(), with thread pools that fit these graphs.
@@ -35,14 +39,9 @@ def session(graph: "tf.Graph", inter_op: int = 0) -> "tf.Session":
     inter-op count changes no bit (tests/test_cli.py): a request sets it (0: one per core), and
     --jobs N gives each worker cores // N.
     """
-    pools = threads(inter_op)
+    pools = cpu.session_threads(inter_op)
     return tf.Session(graph=graph, config=tf.ConfigProto(intra_op_parallelism_threads=pools["intra_op"],
                                                          inter_op_parallelism_threads=pools["inter_op"]))
-
-
-def threads(inter_op: int = 0) -> dict[str, int]:
-    """The session's thread pools, recorded with each run (the intra-op count changes last bits)."""
-    return {"intra_op": 1, "inter_op": inter_op or cpu.count()}
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -138,27 +137,26 @@ class Training:
     at once; the benchmark alternates segments of it with the tutorial's own loop.
     """
 
-    def __init__(self, variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None = None,
-                 fixes: frozenset[str] = frozenset(), echo: Callable[[str], None] | None = print,
-                 progress: TextIO | None = None, stop: Stop | None = None, inter_op: int = 0,
-                 events: Path | None = None, era: Era | None = None,
-                 on_record: Callable[[list[Point], int, float], None] | None = None):
-        self.variant, self.schedule, self.echo = variant, schedule or variant.schedule, echo
+    def __init__(self, plan: "Plan", echo: Callable[[str], None] | None = print, progress: TextIO | None = None,
+                 stop: Stop | None = None, on_record: Callable[[list[Point], int, float], None] | None = None):
+        variant, seed = plan.variant, plan.request.seed
+        self.plan, self.variant, self.schedule, self.echo = plan, variant, plan.schedule, echo
         self.stop = stop or Stop()
         self.on_record = on_record
         # tf.set_random_seed(seed) came before read_data_sets in TF1, which seeded its shuffle with it.
-        self.mnist = data_sets(variant, data_dir, seed, era, say=to_stderr if progress else _silent,
+        self.mnist = data_sets(variant, plan.request.data_dir, seed, plan.era, say=to_stderr if progress else _silent,
                                echo=echo or _silent)
-        self.graph, self.g = build_graph(variant, seed, fixes, era)
+        self.graph, self.g = build_graph(variant, seed, plan.fixes, plan.era)
         self.curve = Curve()
         # TensorBoard, live: the graph now, each printed number as it is printed
         self.events = None
-        if events is not None:
+        if plan.request.tensorboard is not None:
             from .tensorboard import Events
-            self.events = Events(events, self.graph)
+            events = plan.request.tensorboard / variant.name / plan.run_name()
+            self.events, self.curve.events = Events(events, self.graph), str(events)
         self.tick = Progress(len(self.schedule.steps), progress, label=variant.name)
         self.echo = self.tick.lines_around(echo)
-        self.sess = session(self.graph, inter_op)  # TF1: tf.Session(), as bare.py keeps it
+        self.sess = session(self.graph, plan.inter_op_threads)  # TF1: tf.Session(), as bare.py keeps it
         self.sess.run(self.g.init)
         g, s = self.g, self.schedule
         fetch = {BATCH_ACCURACY: g.accuracy, BATCH_LOSS: g.loss}
@@ -268,28 +266,23 @@ class Training:
         self.emit(FINAL, last, values, points)  # also where a tutorial prints "Optimization Finished!"
 
 
-def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None = None,
-        fixes: frozenset[str] = frozenset(), echo: Callable[[str], None] | None = print,
-        progress: TextIO | None = sys.stderr, stop: Stop | None = None, inter_op: int = 0,
-        checkpoint: Path | None = None, events: Path | None = None, era: Era | None = None,
-        on_record: Callable[[list[Point], int, float], None] | None = None) -> Curve:
-    """Train `variant` with `schedule` (default: the tutorial's), printing what the tutorial printed.
+def run(plan: "Plan", echo: Callable[[str], None] | None = print, progress: TextIO | None = sys.stderr,
+        stop: Stop | None = None, on_record: Callable[[list[Point], int, float], None] | None = None) -> Curve:
+    """Train as `plan` says, printing what the tutorial printed; the curve.
 
     `echo=None` prints nothing; `progress=None` shows no progress lines. A request on `stop`, or
     a Ctrl-C that reaches Python as KeyboardInterrupt (a Jupyter kernel's interrupt), stops the run
     after the step in progress and returns what it finished, with `curve.interrupted` set; a NaN or
-    infinite loss raises NonFiniteLoss at once. `checkpoint`: save the trained model in a new directory
-    of its own under checkpoint/<variant>/, named like the run, also when interrupted. `events`: write
-    TensorBoard events there as the run goes. `era`: the TensorFlow release whose data order and
-    default initializer to run with (None: the tutorial's own).
-    A second signal (`StopNow`) ends the step in progress at once, and the run returns the same way.
-    `on_record(points, steps_run, seconds)` gets each printed number as it is recorded (a --jobs run sends them on).
+    infinite loss raises NonFiniteLoss at once. A checkpoint asked for is saved in a new directory
+    of its own under DIR/<variant>/, named like the run, also when interrupted; TensorBoard events
+    are written as the run goes. A second signal (`StopNow`) ends the step in progress at once, and
+    the run returns the same way. `on_record(points, steps_run, seconds)` gets each printed number
+    as it is recorded (a --jobs run sends them on).
     """
     t0 = time.perf_counter()
     stop = stop or Stop()
     with stop.interruptible():  # nothing trained yet: a stop-now leaves nothing to keep
-        training = Training(variant, data_dir, seed, schedule, fixes, echo, progress, stop, inter_op, events, era,
-                            on_record)
+        training = Training(plan, echo, progress, stop, on_record)
     curve = training.curve
     try:
         t_train = time.perf_counter()
@@ -301,12 +294,10 @@ def run(variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None =
         except (KeyboardInterrupt, Interrupted, StopNow) as e:
             curve.interrupted = type(e).__name__ if isinstance(e, KeyboardInterrupt) else str(e) or "Interrupted"
             curve.train_time_s = time.perf_counter() - t_train
-        if checkpoint is not None:
-            own = era is None or era.name == variant.era
-            training.save_checkpoint(checkpoint, results.run_stem(
-                seed, sorted(fixes), len(training.schedule.steps) < len(variant.schedule.steps),
-                bool(curve.interrupted), None if own else era.name))
+        if plan.request.checkpoint is not None:
+            training.save_checkpoint(plan.request.checkpoint, plan.run_name(bool(curve.interrupted)))
     finally:
         training.close()
-    curve.wall_time_s = time.perf_counter() - t0
+    # to the millisecond, as the record keeps them: a run and its record read back are the same
+    curve.wall_time_s, curve.train_time_s = round(time.perf_counter() - t0, 3), round(curve.train_time_s, 3)
     return curve

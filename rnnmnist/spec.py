@@ -153,3 +153,4 @@ class Curve:
     interrupted: str | None = None  # what stopped it early (KeyboardInterrupt, SIGTERM), if anything
     checkpoint: str | None = None   # the saved model's checkpoint prefix, if one was asked for
     checkpoint_sha256: str | None = None  # the digest of its files (rnnmnist.checkpoints)
+    events: str | None = None       # where its TensorBoard events went, if they were asked for

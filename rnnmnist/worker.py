@@ -20,6 +20,7 @@ import time
 
 from . import stopping
 from .cluster import Job
+from .plan import resolve
 from .results import to_jsonable
 
 
@@ -41,18 +42,19 @@ def main() -> int:
         print(json.dumps(message), flush=True)
 
     job = Job.from_json(sys.stdin.readline())
+    plan = resolve(job.request)
     stop = stopping.Stop()
     threading.Thread(target=_listen_to_starter, args=(stop,), daemon=True).start()
 
     def on_record(points, steps_run: int, seconds: float) -> None:
-        first = {} if on_record.sent else {"provenance": _provenance(job.request)}
+        first = {} if on_record.sent else {"provenance": _provenance(plan)}
         on_record.sent = True
         emit(points=[to_jsonable(p) for p in points], steps_run=steps_run, train_time_s=seconds,
              wall_time_s=time.perf_counter() - started, **first)
     on_record.sent, started = False, time.perf_counter()
     with stopping.on_signals(stop):  # a signal sent to this process itself
         try:
-            run = one_run(job.request, lambda line: emit(line=line), stop, quiet=job.quiet, on_record=on_record)
+            run = one_run(plan, lambda line: emit(line=line), stop, quiet=job.quiet, on_record=on_record)
         except stopping.StopNow as e:  # two signals before its first step: nothing to send
             return EXIT_INTERRUPTED.get(str(e), 1)
         except DataError as e:
@@ -61,16 +63,15 @@ def main() -> int:
         except NonFiniteLoss as e:
             emit(error=str(e))
             return EXIT_NAN
-    emit(run=dict(run.record, invoked_as=None))  # the client stamps what was typed: this process was not typed
+    emit(run=run.with_invoked_as(None).to_record())  # the client stamps what was typed: this process was not typed
     return EXIT_INTERRUPTED.get(run.interrupted, 1) if run.interrupted else 0
 
 
-def _provenance(request) -> dict:
+def _provenance(plan) -> dict:
     """Where the run trains, as its document would say (sent with its first numbers)."""
     from .results import provenance
-    from .runner import threads
     from .tfcompat import tf
-    return provenance(tf.__version__, session_threads=threads(request.inter_op_threads))
+    return provenance(tf.__version__, session_threads=plan.session_threads)
 
 
 if __name__ == "__main__":

@@ -75,3 +75,13 @@ def reproduce_here(monkeypatch, capsys):
         out, err = capsys.readouterr()
         return Ran(code, out, err)
     return run
+
+
+def train(variant, data_dir, seed, schedule=None, *, echo=None, progress=None, stop=None, **request):
+    """`runner.run` of `variant` (any Variant, also one changed for the test) on `schedule` (default: its own);
+    `request`: RunRequest fields (era, tensorboard, checkpoint, ...). Imports TensorFlow when called."""
+    from rnnmnist import runner
+    from rnnmnist.plan import Plan
+    from rnnmnist.request import RunRequest
+    plan = Plan.of(variant, RunRequest(variant.name, seed, data_dir=data_dir, out=None, **request), schedule)
+    return runner.run(plan, echo=echo, progress=progress, stop=stop)

@@ -36,7 +36,7 @@ def test_train_returns_the_run_saves_it_and_loads_it_back(tmp_path, tiny_mnist):
     assert [c["reference"] for c in run.record["comparison"]["also"]] == [c.reference for c in run.comparisons[1:]]
     assert "verdict:" in run._repr_markdown_() and "| batch accuracy | step 40" in run._repr_markdown_()
     (again,) = rnnmnist.load_runs(tmp_path, variant="morvan")
-    assert again.curve == run.curve and again.verdict == run.verdict and again.path == run.path
+    assert again.points == run.points and again.verdict == run.verdict and again.path == run.path
     with pytest.raises(KeyError, match="this run measured batch_accuracy"):
         run.metric("test_accuracy")
     pytest.importorskip("matplotlib")
@@ -61,7 +61,7 @@ def test_an_interrupt_saves_the_run_as_interrupted_and_the_next_train_works(tmp_
     assert stopped.record["steps_run"] == 21
     after = rnnmnist.train("morvan", steps=21, data_dir=mnist_dir, out=None, quiet=True)
     assert after.interrupted is None and after.record["steps_run"] == 21 and after.path is None
-    assert after.curve == [p for p in stopped.curve if p.at <= 20]  # the same seed, the same numbers
+    assert after.points == [p for p in stopped.points if p.at <= 20]  # the same seed, the same numbers
 
 
 def test_a_checkpointed_model_restores_to_the_accuracy_it_was_saved_with(tmp_path, tiny_mnist):
@@ -69,7 +69,7 @@ def test_a_checkpointed_model_restores_to_the_accuracy_it_was_saved_with(tmp_pat
     from rnnmnist.dataset import read_data_sets
     run = rnnmnist.train("static-split", steps=30, data_dir=mnist_dir, out=tmp_path, checkpoint=tmp_path / "model",
                          quiet=True)
-    final = [p.value for p in run.curve if p.metric == "final_test_accuracy"]
+    final = [p.value for p in run.points if p.metric == "final_test_accuracy"]
     test = read_data_sets(mnist_dir, one_hot=True).test
     model = rnnmnist.restore(run)
     try:

@@ -11,7 +11,7 @@ from rnnmnist.dataset import read_data_sets
 
 
 def final_accuracy(run) -> float:
-    (value,) = [p.value for p in run.curve if p.metric == "final_test_accuracy"]
+    (value,) = [p.value for p in run.points if p.metric == "final_test_accuracy"]
     return value
 
 
@@ -63,7 +63,7 @@ def test_restore_refuses_a_checkpoint_that_is_not_the_runs_own(tmp_path, tiny_mn
     assert [f.name for f in mine] == ["model-3.data-00000-of-00001", "model-3.index"]
     kept = [f.read_bytes() for f in mine]
 
-    old = rnnmnist.api.from_record({k: v for k, v in run.record.items() if k != "checkpoint_sha256"})
+    old = rnnmnist.Run.from_record({k: v for k, v in run.record.items() if k != "checkpoint_sha256"})
     assert "has no digest of its checkpoint" in refused(old)
 
     mine[0].write_bytes(kept[0][:-1] + bytes([kept[0][-1] ^ 1]))  # one bit of one weight

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import train
 from rnnmnist import registry, reproduce
 
 REPO = Path(__file__).resolve().parent.parent
@@ -150,7 +151,7 @@ def test_all_runs_every_variant_and_ends_with_a_summary_and_so_does_jobs(tmp_pat
     model = rnnmnist.restore(worker_written)  # written by a --jobs worker, restored here
     try:
         test = read_data_sets(mnist_dir, one_hot=True).test
-        (final,) = [p.value for p in worker_written.curve if p.metric == "final_test_accuracy"]
+        (final,) = [p.value for p in worker_written.points if p.metric == "final_test_accuracy"]
         assert model.evaluate(test.images[:128], test.labels[:128]) == final
     finally:
         model.close()
@@ -187,18 +188,16 @@ def test_more_steps_than_the_tutorial_has_says_so(tmp_path):
     parser = reproduce.parser()
     args = parser.parse_args(["--variant", "morvan", "--steps", "5000"])
     with contextlib.redirect_stderr(io.StringIO()) as err:
-        (request,) = reproduce._requests(args, parser, tmp_path)
-    schedule, truncated, _ = request.schedule(registry.load("morvan"))
-    assert len(schedule.steps) == 782 and not truncated
+        (plan,) = reproduce._plans(args, parser, tmp_path)
+    assert len(plan.schedule.steps) == 782 and not plan.truncated
     assert err.getvalue() == "rnnmnist: note: morvan has 782 steps: --steps 5000 runs all 782\n"
 
 
 def test_a_truncated_run_does_not_print_the_tutorials_closing_lines(tiny_mnist):
     mnist_dir = tiny_mnist
-    from rnnmnist import runner
     for name in ("static-split", "static-projection"):
         variant, lines = registry.load(name), []
-        runner.run(variant, mnist_dir, 0, variant.schedule.truncated(12), echo=lines.append, progress=None)
+        train(variant, mnist_dir, 0, variant.schedule.truncated(12), echo=lines.append, progress=None)
         assert not any("Finished" in line or "FINISHED" in line for line in lines), lines
         assert any(line.startswith(f"[truncated after 12 of {len(variant.schedule.steps)} steps: ") for line in lines)
     assert "[truncated] final test accuracy after 12 of 781 steps: " in lines[-1] or name == "static-projection"

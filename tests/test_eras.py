@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from conftest import train
 from rnnmnist import eras
 from rnnmnist.dataset import DataSet
 
@@ -122,10 +123,10 @@ def test_the_lstm_kernel_gets_that_releases_default_initializer(name, limit):
 
 
 def test_a_run_records_its_era_and_todays_behaviour_is_three_releases(tmp_path, mnist_dir, reproduce_here):
-    from rnnmnist import registry, runner
+    from rnnmnist import registry
     variant = registry.load("morvan")  # the cheapest graph to build; its LSTM takes the default initializer too
-    curves = {name: [p.value for p in runner.run(variant, mnist_dir, 0, variant.schedule.truncated(41), echo=None,
-                                                 progress=None, era=eras.get(name)).points]
+    curves = {name: [p.value for p in train(variant, mnist_dir, 0, variant.schedule.truncated(41), echo=None,
+                                                 progress=None, era=name).points]
               for name in ("1.0", "1.2", "1.4", "1.14")}
     assert len(curves["1.0"]) == 3 and curves["1.2"] == curves["1.4"] == curves["1.14"] != curves["1.0"]
     out = reproduce_here("--variant", "morvan", "--steps", "1", "--tf-semantics", "1.1",
@@ -141,7 +142,7 @@ def test_a_run_records_its_era_and_todays_behaviour_is_three_releases(tmp_path, 
 
 def test_runs_from_before_eras_count_as_todays():
     from rnnmnist import results
-    assert results.era_of({"variant": "morvan"}) == eras.TODAY and results.era_of({"era": {"name": "0.12"}}) == "0.12"
+    assert results.era_name({"variant": "morvan"}) == eras.TODAY and results.era_name({"era": {"name": "0.12"}}) == "0.12"
 
 
 def test_every_variant_names_its_era():

@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from rnnmnist import registry, runner
+from conftest import train
+from rnnmnist import registry
 from rnnmnist.bare import BareLoop
 from rnnmnist.bench import bench_schedule, median_ci95
 from rnnmnist.spec import BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS
@@ -25,7 +26,7 @@ def test_runner_and_tutorial_loop_agree_bit_for_bit(name, mnist_dir):
     # In one process both loops share its thread pools; tests/test_cli.py compares thread counts.
     variant = registry.load(name)
     schedule = short(variant.schedule)
-    curve = runner.run(variant, mnist_dir, seed=3, schedule=schedule, echo=None, progress=None)
+    curve = train(variant, mnist_dir, seed=3, schedule=schedule, echo=None, progress=None)
     bare = BareLoop(variant, mnist_dir, seed=3, schedule=schedule)
     bare.advance(len(schedule.steps))
     bare.close()
@@ -112,8 +113,8 @@ def test_thread_counts_follow_the_cores_this_process_may_use(monkeypatch):
     """A container given 2 of 64 cores: the pools follow its affinity (and cgroup quota, as Dask counts them),
     not the machine's total."""
     import os
-    from rnnmnist import cluster, cpu, runner
+    from rnnmnist import cluster, cpu
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     assert cpu.count() == 2
-    assert runner.threads(0) == {"intra_op": 1, "inter_op": 2} and cluster.threads_per_job(2) == 1
+    assert cpu.session_threads(0) == {"intra_op": 1, "inter_op": 2} and cluster.threads_per_job(2) == 1

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import train
 from rnnmnist import api, registry, report, reproduce, results, runner
 from rnnmnist.printing import numpy113_str
 from rnnmnist.spec import BATCH_ACCURACY, BATCH_LOSS
@@ -43,7 +44,7 @@ def losses(curve):
 
 
 def test_a_short_real_run_learns(mnist_dir):
-    curve = runner.run(MORVAN, mnist_dir, seed=1, schedule=short(100, 5), echo=None, progress=None)
+    curve = train(MORVAN, mnist_dir, seed=1, schedule=short(100, 5), echo=None, progress=None)
     loss = losses(curve)
     assert curve.steps_run == 100 and len(loss) == 20
     assert sum(loss[-5:]) / 5 < 0.6 * sum(loss[:5]) / 5
@@ -53,7 +54,7 @@ def test_a_short_real_run_learns(mnist_dir):
 
 def test_same_seed_same_curve_other_seed_other_curve(mnist_dir):
     def curve(seed):
-        return runner.run(MORVAN, mnist_dir, seed=seed, schedule=short(25, 4), echo=None, progress=None).points
+        return train(MORVAN, mnist_dir, seed=seed, schedule=short(25, 4), echo=None, progress=None).points
     first = curve(7)
     assert curve(7) == first  # bit for bit
     assert curve(8) != first
@@ -61,7 +62,7 @@ def test_same_seed_same_curve_other_seed_other_curve(mnist_dir):
 
 def test_prints_what_the_tutorial_printed(mnist_dir):
     lines = []
-    runner.run(MORVAN, mnist_dir, seed=1, schedule=MORVAN.schedule.truncated(41), echo=lines.append, progress=None)
+    train(MORVAN, mnist_dir, seed=1, schedule=MORVAN.schedule.truncated(41), echo=lines.append, progress=None)
     assert lines[:4] == [f"Extracting {mnist_dir / n}" for n in
                          ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                           "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")]
@@ -91,7 +92,7 @@ def test_its_own_page_is_the_reference_and_final_states_first_40_the_second():
 
 
 def test_the_summary_and_an_ensemble_show_both_references():
-    run = api.from_record(results.load(COMMITTED_SEED1), COMMITTED_SEED1)  # saved before the page's numbers
+    run = api.Run.from_record(results.load(COMMITTED_SEED1), COMMITTED_SEED1)  # saved before the page's numbers
     assert [c.reference for c in run.comparisons] == [MORVAN.reference.source, MORVAN.reference.also[0].source]
     assert run.comparison is run.comparisons[0] and run.verdict == run.comparison.verdict
     lines = run.summary()
@@ -101,7 +102,7 @@ def test_the_summary_and_an_ensemble_show_both_references():
                                          "(same network and recipe): reproduced (40 of 40 checkpoints")
     assert "also against final-state's first 40" in run._repr_markdown_()
     echoed = []
-    seed2 = api.from_record(results.load(COMMITTED_SEED1.with_name("20261129T121247Z_seed2.json")))
+    seed2 = api.Run.from_record(results.load(COMMITTED_SEED1.with_name("20261129T121247Z_seed2.json")))
     reproduce._ensemble([run, seed2], echoed.append)  # two seeds: one run given twice would be one seed
     assert echoed[-1].startswith("also against final-state's first 40") and "of 2 seeds" in echoed[-1]
 

@@ -21,7 +21,7 @@ SOFTMAX = REPO / "results" / "softmax-bug"
 def morvan(seed: int = 1, **changes) -> api.Run:
     """A committed complete morvan run (TF 0.12), as seed `seed`, with `changes` to its record."""
     record = dict(results.load(MORVAN[(seed - 1) % 5]), seed=seed, **changes)
-    return api.from_record(record)
+    return api.Run.from_record(record)
 
 
 def interrupted(seed: int) -> api.Run:
@@ -32,12 +32,12 @@ def truncated(seed: int, steps: int) -> api.Run:
     record = results.load(MORVAN[(seed - 1) % 5])
     cut = [p for p in record["curve"] if p["at"] < steps]
     schedule = dict(record["schedule"], steps={"start": 0, "stop": steps})
-    return api.from_record(dict(record, seed=seed, truncated=True, steps_run=steps, curve=cut, schedule=schedule))
+    return api.Run.from_record(dict(record, seed=seed, truncated=True, steps_run=steps, curve=cut, schedule=schedule))
 
 
 def in_era(run: api.Run, name: str) -> api.Run:
     record = dict(run.record, era=dict(run.record["era"], name=name))
-    return api.from_record(record)
+    return api.Run.from_record(record)
 
 
 def test_interrupted_runs_are_never_seeds():

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import pytest
 
+from conftest import train
 from rnnmnist import idx, registry, results, runner, sources
 from rnnmnist.idx import DataError
 from rnnmnist.tfcompat import v1
@@ -168,7 +169,7 @@ def test_a_signal_inside_the_loop_is_a_stop_request_not_an_exception(mnist_dir, 
                 os.kill(os.getpid(), signal.SIGTERM)
 
     with stopping.on_signals(stopping.Stop()) as stop:
-        curve = runner.run(MORVAN, mnist_dir, seed=1, schedule=MORVAN.schedule.truncated(100), echo=echo,
+        curve = train(MORVAN, mnist_dir, seed=1, schedule=MORVAN.schedule.truncated(100), echo=echo,
                            progress=None, stop=stop)
     assert curve.interrupted == "SIGTERM" and curve.steps_run == 21  # the step in progress finished
     assert {s: signal.getsignal(s) for s in stopping.NAMES} == previous  # the handlers are put back
@@ -203,9 +204,9 @@ def test_an_interrupt_stops_one_run_and_the_next_run_starts_afresh(tiny_mnist):
             raise KeyboardInterrupt
         echo.count += line[:2] in ("0.", "1.")
     echo.count = 0
-    first = runner.run(MORVAN, mnist_dir, seed=1, schedule=MORVAN.schedule.truncated(60), echo=echo, progress=None)
+    first = train(MORVAN, mnist_dir, seed=1, schedule=MORVAN.schedule.truncated(60), echo=echo, progress=None)
     assert first.interrupted == "KeyboardInterrupt" and 0 < first.steps_run < 60
-    second = runner.run(MORVAN, mnist_dir, seed=1, schedule=MORVAN.schedule.truncated(30), echo=None, progress=None)
+    second = train(MORVAN, mnist_dir, seed=1, schedule=MORVAN.schedule.truncated(30), echo=None, progress=None)
     assert second.interrupted is None and second.steps_run == 30
 
 
@@ -218,7 +219,7 @@ def test_a_non_finite_loss_stops_the_run_at_once(tiny_mnist):
         return replace(g, train_op=v1.train.GradientDescentOptimizer(float("inf")).minimize(g.loss))
 
     with pytest.raises(runner.NonFiniteLoss) as e:
-        runner.run(replace(MORVAN, build=absurd), mnist_dir, seed=1, echo=None, progress=None)
+        train(replace(MORVAN, build=absurd), mnist_dir, seed=1, echo=None, progress=None)
     assert e.value.step < 5 and "the training loss became" in str(e.value)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import train
 from rnnmnist import compare, plotting, report, results
 from rnnmnist.spec import BATCH_ACCURACY, Point, Reference
 
@@ -152,11 +153,11 @@ def test_plot_colours_each_seed_shades_the_verdicts_band_and_counts_epochs_in_wh
 
 def test_tensorboard_events_are_written_as_the_run_goes_with_its_graph(tmp_path, tiny_mnist):
     mnist_dir = tiny_mnist
-    from rnnmnist import registry, runner
+    from rnnmnist import registry
     from rnnmnist.tfcompat import v1
 
     def events():
-        (path,) = (tmp_path / "run").glob("events.out.tfevents.*")
+        (path,) = (tmp_path / "run").glob("morvan/*/events.out.tfevents.*")  # TensorBoard DIR/<variant>/<run>
         return list(v1.train.summary_iterator(str(path)))
 
     seen = []
@@ -166,7 +167,7 @@ def test_tensorboard_events_are_written_as_the_run_goes_with_its_graph(tmp_path,
             seen.extend((e.step, v.tag) for e in events() for v in e.summary.value)
 
     variant = registry.load("morvan")
-    runner.run(variant, mnist_dir, 1, variant.schedule.truncated(41), echo=echo, progress=None, events=tmp_path / "run")
+    train(variant, mnist_dir, 1, variant.schedule.truncated(41), echo=echo, progress=None, tensorboard=tmp_path / "run")
     assert seen == [(0, BATCH_ACCURACY)]
     found = [(e.step, v.tag) for e in events() for v in e.summary.value]
     assert found == [(0, BATCH_ACCURACY), (20, BATCH_ACCURACY), (40, BATCH_ACCURACY)]

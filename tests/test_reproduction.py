@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from rnnmnist import compare, registry, runner
+from conftest import train
+from rnnmnist import compare, registry
 
 from test_results import EXPECTED
 
@@ -12,7 +13,7 @@ from test_results import EXPECTED
 @pytest.mark.parametrize("name", registry.names())
 def test_full_schedule_reproduces_the_documented_numbers(name, mnist_dir):
     variant = registry.load(name)
-    curve = runner.run(variant, mnist_dir, variant.seed, echo=None, progress=None)
+    curve = train(variant, mnist_dir, variant.seed, echo=None, progress=None)
     assert curve.steps_run == len(variant.schedule.steps) and not curve.interrupted
     result = compare.compare(curve.points, variant.reference, variant.schedule.sample_sizes())
     assert result.verdict == EXPECTED[(name, variant.era)], result.reason

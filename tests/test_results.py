@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import train
 from rnnmnist import compare, cpu, registry, report, results
 from rnnmnist.spec import BATCH_ACCURACY, BATCH_LOSS, Point
 
@@ -86,10 +87,10 @@ def fresh_static_split(mnist_dir):
 
     Under TF 1.2's behaviour (eras.TODAY), which the committed static-split runs were made with.
     """
-    from rnnmnist import eras, runner
+    from rnnmnist import eras
     variant = registry.load("static-split")
-    curve = runner.run(variant, mnist_dir, 0, variant.schedule.truncated(DETERMINISM_STEPS), echo=None, progress=None,
-                       era=eras.get(eras.TODAY))
+    curve = train(variant, mnist_dir, 0, variant.schedule.truncated(DETERMINISM_STEPS), echo=None, progress=None,
+                       era=eras.TODAY)
     return printed(curve.points)
 
 
@@ -130,9 +131,8 @@ def same_curve(fresh: list, committed: dict, here: dict) -> str:
 
 
 def here_provenance() -> dict:
-    from rnnmnist import runner
     from rnnmnist.tfcompat import tf
-    return results.provenance(tf.__version__, session_threads=runner.threads())
+    return results.provenance(tf.__version__, session_threads=cpu.session_threads())
 
 
 def test_the_committed_run_is_repeated_bit_for_bit_only_on_its_own_instruction_set(fresh_static_split):
@@ -141,7 +141,7 @@ def test_the_committed_run_is_repeated_bit_for_bit_only_on_its_own_instruction_s
     if record is None:
         pytest.skip("no committed static-split run of seed 0")
     from rnnmnist import eras
-    assert results.era_of(record) == eras.TODAY  # the fixture's era
+    assert results.era_name(record) == eras.TODAY  # the fixture's era
     here = here_provenance()
     how = same_curve(fresh_static_split, record, here)
     assert how == ("bits" if cpu.bitwise_comparable(here, record["provenance"]) is None else "tolerance")

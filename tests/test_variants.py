@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from conftest import train
 from rnnmnist import registry, runner
 from rnnmnist.spec import (BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS, FINAL_TEST_ACCURACY, TEST_ACCURACY,
                            TRAIN_ACCURACY)
@@ -116,7 +117,7 @@ def test_one_training_step_runs_and_changes_the_weights(name, mnist_dir):
     variant = registry.load(name)
     one = replace(variant.schedule.truncated(1), every=1, batch_metrics=(BATCH_LOSS,), epoch_eval=(),
                   epoch_mean_loss=False)
-    curve = runner.run(variant, mnist_dir, seed=0, schedule=one, echo=None, progress=None)
+    curve = train(variant, mnist_dir, seed=0, schedule=one, echo=None, progress=None)
     assert curve.steps_run == 1
     loss = [p.value for p in curve.points if p.metric == BATCH_LOSS]
     assert len(loss) == 1 and math.isfinite(loss[0]) and loss[0] > 0

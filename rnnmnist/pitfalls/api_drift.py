@@ -186,13 +186,15 @@ def _stem(name: str) -> str:
 
 def release_defaults(board: Board, data_dir: Path) -> Facts:
     """What the release underneath changes in numbers: one tutorial, one seed, two releases' defaults."""
-    from .. import eras, runner
+    from .. import runner
+    from ..plan import resolve
+    from ..request import RunRequest
     from ..spec import BATCH_LOSS
     variant = registry.load("static-split")
     losses = {}
     for name in ("1.0", "1.2"):
-        curve = runner.run(variant, data_dir, 0, variant.schedule.truncated(100), echo=None, progress=None,
-                           era=eras.get(name))
+        plan = resolve(RunRequest(variant.name, 0, steps=100, data_dir=data_dir, out=None, era=name))
+        curve = runner.run(plan, echo=None, progress=None)
         losses[name] = [p.value for p in curve.points if p.metric == BATCH_LOSS]
     mean = {name: sum(values) / len(values) for name, values in losses.items()}
     board.note("The same code, seed and steps under two releases' defaults (static-split, seed 0, steps 10-100):",
