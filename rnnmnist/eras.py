@@ -84,7 +84,7 @@ def get(name: str) -> Era:
 
 
 def table() -> str:
-    """The per-release behaviours, as the README shows them."""
+    """The per-release behaviours, as docs/eras.md shows them."""
     from tabulate import tabulate
     rows = [[f"{e.name} ({e.release})", "shuffled" if e.first_epoch_shuffled else "file order",
              "carried into the next batch" if e.tail_carried else "dropped",

@@ -60,8 +60,8 @@ class Ran:
 def reproduce_here(monkeypatch, capsys):
     """`python -m rnnmnist.reproduce ARGS` run by its own main() in this process, from directory `cwd`.
 
-    For what does not need a process of its own: a new interpreter costs a TensorFlow import (README, How
-    long things take). Signals, a closed stdout, thread counts and TensorFlow's log set-up get real processes.
+    For what does not need a process of its own: a new interpreter costs a TensorFlow import (docs/timing.md).
+    Signals, a closed stdout, thread counts and TensorFlow's log set-up get real processes.
     """
     from rnnmnist import reproduce
 

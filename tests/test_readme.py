@@ -1,4 +1,5 @@
-"""The README says what the program does: its commands are CI's, its sample and errors are real output."""
+"""The README and docs/ say what the program does: its commands are CI's, its sample and errors are real output,
+its numbers are the committed results', and every page it links to is there."""
 import os
 import re
 import shutil
@@ -12,6 +13,14 @@ from rnnmnist import compare, idx
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()
+DOCS = REPO / "docs"
+PAGES = [REPO / "README.md", *sorted(DOCS.glob("*.md"))]
+MAX_README_LINES = 200  # a newcomer reads it in five minutes; the rest is in docs/
+
+
+def page(name: str) -> str:
+    """A page of docs/, which holds what the README links to."""
+    return (DOCS / name).read_text()
 
 
 def section(title: str) -> str:
@@ -53,7 +62,7 @@ def test_the_sample_output_has_the_programs_format():
     assert re.search(r"^saved runs/morvan/\d{8}T\d{6}Z_seed1\.json$", sample, re.M)
 
 
-# The first seven rows of "When things go wrong", and how to make each happen
+# The first seven rows of docs/troubleshooting.md, and how to make each happen
 ERRORS = [["--variant", "x"], ["--variant", "morvan", "--steps", "0"], ["--variant", "morvan", "--seed", "-1"],
           ["--variant", "morvan", "--epochs", "1"], ["--variant", "morvan", "--fix", "softmax"],
           ["--variant", "morvan", "--out", "afile"], ["--variant", "morvan", "--data-dir", "bad"]]
@@ -68,14 +77,19 @@ def test_the_error_table_shows_what_the_program_prints(args, tmp_path, reproduce
     out = reproduce_here(*args, cwd=tmp_path)
     line = out.stderr.strip()
     assert out.returncode in (1, 2) and "\n" not in line
-    assert line in section("When things go wrong"), line
+    assert line in page("troubleshooting.md"), line
 
 
 def test_durations_are_given_in_one_place():
-    """Timings drift: the README's table holds them all, with the CPU each was measured on."""
-    elsewhere = re.sub(r"```.*?```", "", README.replace(section("How long things take"), ""), flags=re.S)
+    """Timings drift: docs/timing.md's table holds them all, with the CPU each was measured on. (MAINTAINING.md
+    keeps the benchmark's own records, each with its commit.)"""
     duration = r"\d\s*(min|minutes?|hours?)\b|\d\s+s\b"
-    assert not re.search(duration, re.sub(r"`[^`]*`", "", elsewhere)), re.search(f".{{60}}({duration}).{{20}}", elsewhere)
+    for path in PAGES:
+        if path.name in ("timing.md", "MAINTAINING.md"):
+            continue
+        elsewhere = re.sub(r"```.*?```", "", path.read_text(), flags=re.S)
+        assert not re.search(duration, re.sub(r"`[^`]*`", "", elsewhere)), \
+            (path.name, re.search(f".{{60}}({duration}).{{20}}", elsewhere))
     for path in ("setup.cfg", "tests/test_reproduction.py"):
         assert not re.search(r"\d\s*(min|minutes?|hours?)\b", (REPO / path).read_text()), path
 
@@ -87,7 +101,7 @@ def test_the_python_example_runs_as_written_after_the_main_command(tmp_path, mni
     main_run = sorted((REPO / "results" / "morvan").glob("*_seed1.json"))[-1]
     (tmp_path / "runs" / "morvan").mkdir(parents=True)
     shutil.copy(main_run, tmp_path / "runs" / "morvan" / main_run.name)
-    example = section("From Python").split("```python\n")[1].split("```")[0]
+    example = page("python.md").split("```python\n")[1].split("```")[0]
     out = subprocess.run([sys.executable, "-c", example], cwd=tmp_path, capture_output=True, text=True, timeout=600,
                          env={**os.environ, "RNNMNIST_DATA_DIR": str(mnist_dir), "MPLBACKEND": "Agg"})
     assert out.returncode == 0, out.stderr[-3000:]
@@ -99,20 +113,76 @@ def test_the_python_example_runs_as_written_after_the_main_command(tmp_path, mni
     assert len(list((tmp_path / "runs" / "morvan").glob("*_seed1_truncated.json"))) == 1
 
 
+def test_the_readmes_python_lines_are_the_examples_which_runs():
+    """The README shows a few lines of docs/python.md's example, which the test above runs: the same lines,
+    in the same order, so that they run too."""
+    short = section("From Python").split("```python\n")[1].split("```")[0]
+    full = iter(page("python.md").split("```python\n")[1].split("```")[0].splitlines())
+    lines = [line for line in short.splitlines() if line.strip()]
+    assert len(lines) >= 4 and all(line in full for line in lines), "take the README's lines from docs/python.md"
+
+
 def test_readme_shows_the_era_table_as_the_code_has_it():
     from rnnmnist import eras
-    assert eras.table() in section("Which TensorFlow each tutorial ran on")
+    assert eras.table() in page("eras.md")
 
 
 def test_readme_shows_the_reports_era_table_as_generated():
     report = (REPO / "results" / "REPORT.md").read_text()
     start = report.index("| variant ", report.index("## Each tutorial's own era"))
     table = report[start:].split("\n\n", 1)[0]
-    assert table in section("Which TensorFlow each tutorial ran on"), "copy the era table of results/REPORT.md"
+    assert table in page("eras.md"), "copy the era table of results/REPORT.md into docs/eras.md"
 
 
 def test_readme_projects_a_large_ensemble_from_the_committed_benchmarks():
     from rnnmnist.bench_cluster import projection_table
     benches = [REPO / "results" / "bench" / name for name in ("20261124T071121Z.json", "20261129T120119Z.json")]
-    assert projection_table(benches) in section("How long things take"), \
+    assert projection_table(benches) in page("timing.md"), \
         "copy the table of python -m rnnmnist.bench_cluster --project " + " ".join(str(p) for p in benches)
+
+
+def test_the_readme_is_short():
+    lines = README.count("\n")
+    assert lines <= MAX_README_LINES, f"README.md has {lines} lines: move a subject to docs/ and link it"
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation but hyphens dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(text: str) -> set[str]:
+    """Every heading's anchor; a repeated heading gets -1, -2, ... as on GitHub."""
+    found: set[str] = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", re.sub(r"```.*?```", "", text, flags=re.S), re.M):
+        name, n = slug(heading), 0
+        while (name if n == 0 else f"{name}-{n}") in found:
+            n += 1
+        found.add(name if n == 0 else f"{name}-{n}")
+    return found
+
+
+def test_slugs_are_githubs():
+    assert slug('How "reproduced" is decided') == "how-reproduced-is-decided"
+    assert slug("20 seeds of every tutorial on K machines") == "20-seeds-of-every-tutorial-on-k-machines"
+    assert anchors("# A\n## A\n```\n# not a heading\n```\n") == {"a", "a-1"}
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_every_relative_link_resolves(path):
+    """In a clone: each page the README and docs/ link to, and each heading a `#anchor` names, exists."""
+    text = re.sub(r"`[^`\n]*`", "", re.sub(r"```.*?```", "", path.read_text(), flags=re.S))
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    relative = [link for link in links if not re.match(r"[a-z]+:", link)]
+    assert path.name != "README.md" or len(relative) >= 10, relative  # the pattern finds the README's links
+    for link in relative:
+        target, _, anchor = link.partition("#")
+        file = (path.parent / target).resolve() if target else path
+        assert file.exists() and REPO in file.parents, f"{path.name}: {link} is not a file of the clone"
+        if anchor:
+            assert anchor in anchors(file.read_text()), f"{path.name}: {link}: {file.name} has no such heading"
+
+
+def test_the_readme_links_every_docs_page():
+    linked = {link.split("#")[0] for link in re.findall(r"\]\((docs/[^)\s]+)\)", README)}
+    assert {f"docs/{p.name}" for p in DOCS.glob("*.md")} <= linked, "link each page of docs/ from the README"

@@ -1,4 +1,4 @@
-"""The full schedules, re-run (opt-in: pytest -m reproduction -n 0; how long: the README's timing table)."""
+"""The full schedules, re-run (opt-in: pytest -m reproduction -n 0; how long: docs/timing.md)."""
 from __future__ import annotations
 
 import pytest
