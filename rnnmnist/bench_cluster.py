@@ -6,10 +6,10 @@ LocalCluster of N workers for each N of --workers. The configurations take turns
 round, in an order that rotates from round to round, so that a noisy machine slows them alike.
 Reported: each one's median wall time and its speed-up over one after another.
 
-The hand-written process pool that Dask replaced was timed against it by this benchmark at
-commits 242bdd5 and ae95896, the last that had both (`results/bench/cluster-20261129T140035Z.json`
-and `cluster-20261129T141431Z.json`, `dask_over_pool_jobs2`: Dask / pool with 2 at a time, the
-median of the rounds' ratios).
+The hand-written process pool that Dask replaced was timed against it by this benchmark while
+the code still had both (`results/bench/cluster-20261129T140035Z.json` and
+`cluster-20261129T141431Z.json`, each with the commit it ran; `dask_over_pool_jobs2`: Dask / pool
+with 2 at a time, the median of the rounds' ratios).
 
 `--project FILE ...` projects, on paper, an ensemble of every tutorial on K machines from a
 benchmark of `python -m rnnmnist.bench` (its full-run times with two runs side by side).
@@ -118,7 +118,7 @@ def _hours(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> Parser:
     p = Parser(prog="python -m rnnmnist.bench_cluster", description=__doc__.splitlines()[0])
     p.add_argument("--variant", default="morvan", choices=registry.names())
     p.add_argument("--seeds", type=positive, default=4, help="runs in the ensemble (default 4)")
@@ -131,6 +131,42 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--project", type=Path, nargs="+", metavar="FILE",
                    help=f"print the wall time of {PROJECTED_SEEDS} seeds of every tutorial on K machines, from "
                         f"these `python -m rnnmnist.bench` results, and exit")
+    return p
+
+
+def _workers(p: Parser, text: str) -> list[int]:
+    """--workers as worker counts, or the usage error."""
+    try:
+        workers = [int(n) for n in text.split(",")]
+    except ValueError:
+        workers = []
+    if not workers or min(workers) < 2:  # --jobs 1 is one after another, timed already
+        p.error(f"--workers takes worker counts of 2 or more, comma-separated, got {text!r}")
+    return workers
+
+
+def _rounds(args, configs: list[int], data_dir: Path) -> dict[str, list[float]]:
+    """Each configuration's wall times, a round each; the order rotates from round to round."""
+    walls: dict[str, list[float]] = {name_of(n): [] for n in configs}
+    for r in range(args.rounds):
+        for n in configs[r % len(configs):] + configs[:r % len(configs)]:
+            print(f"round {r + 1}: {name_of(n)} ...", file=sys.stderr, end="", flush=True)
+            walls[name_of(n)].append(time_one(n, args.variant, args.seeds, args.steps, data_dir))
+            print(f" {walls[name_of(n)][-1]:.1f} s", file=sys.stderr, flush=True)
+    return walls
+
+
+def _table(walls: dict[str, list[float]], median: dict[str, float]) -> str:
+    """Each configuration's median, its speed-up over one after another, and every round's time."""
+    from tabulate import tabulate
+    one_by_one = median[name_of(1)]
+    rows = [[name, f"{median[name]:.1f}", f"{one_by_one / median[name]:.2f}", " ".join(f"{w:.1f}" for w in walls[name])]
+            for name in walls]
+    return tabulate(rows, headers=["configuration", "median wall s", "speed-up", "each round, s"], tablefmt="github")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = _parser()
     args = p.parse_args(argv)
     if args.project:
         try:
@@ -138,41 +174,25 @@ def main(argv: list[str] | None = None) -> int:
         except BenchFileError as e:
             p.error(str(e))
         return 0
-    try:
-        workers = [int(n) for n in args.workers.split(",")]
-    except ValueError:
-        workers = []
-    if not workers or min(workers) < 2:  # --jobs 1 is one after another, timed already
-        p.error(f"--workers takes worker counts of 2 or more, comma-separated, got {args.workers!r}")
+    workers = _workers(p, args.workers)
     data_dir = p.data_dir(args)
     p.check_out(args.out, "bench")
-    from tabulate import tabulate
     from . import results
     from .tfcompat import tf
     started = time.perf_counter()
-    configs = [1, *workers]
-    walls: dict[str, list[float]] = {name_of(n): [] for n in configs}
-    for r in range(args.rounds):
-        for n in configs[r % len(configs):] + configs[:r % len(configs)]:
-            print(f"round {r + 1}: {name_of(n)} ...", file=sys.stderr, end="", flush=True)
-            try:
-                walls[name_of(n)].append(time_one(n, args.variant, args.seeds, args.steps, data_dir))
-            except RunFailed as e:
-                print(f"\n{p.prog}: error: {e}; nothing saved", file=sys.stderr)
-                return 1
-            print(f" {walls[name_of(n)][-1]:.1f} s", file=sys.stderr, flush=True)
+    try:
+        walls = _rounds(args, [1, *workers], data_dir)
+    except RunFailed as e:  # after a round's "... " on stderr: the error on a line of its own
+        print(f"\n{p.prog}: error: {e}; nothing saved", file=sys.stderr)
+        return 1
     median = {name: statistics.median(w) for name, w in walls.items()}
-    one_by_one = median[name_of(1)]
-    rows = [[name, f"{median[name]:.1f}", f"{one_by_one / median[name]:.2f}", " ".join(f"{w:.1f}" for w in walls[name])]
-            for name in walls]
-    print(tabulate(rows, headers=["configuration", "median wall s", "speed-up", "each round, s"], tablefmt="github"))
+    print(_table(walls, median))
     record = {"kind": "bench-cluster", "variant": args.variant, "seeds": args.seeds, "steps": args.steps,
               "rounds": args.rounds, "wall_s": walls, "median_wall_s": median,
               "command": results.command_line(), "wall_time_s": time.perf_counter() - started,
               "provenance": results.provenance(tf.__version__)}
     print(f"saved {results.write_json(args.out / 'bench', 'cluster-' + results.utc_stamp(), record)}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,7 +15,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from . import compare, eras, places, plotting, pooling, registry, results
-from .spec import Point, file_stem, titled
+from .spec import Point, Variant, file_stem, titled
 
 REPORT = "REPORT.md"
 
@@ -161,69 +161,101 @@ def render(directory: Path, groups: dict, left_out: list[Path]) -> str:
     summary, sections = [], []
     compared: dict[tuple[str, tuple[str, ...]], list[tuple[str, compare.Comparison]]] = defaultdict(list)
     for (name, fixes, era), runs in groups.items():
-        variant = registry.load(name)
-        schedule = results.schedule_of(runs[0][1])
-        curves, result = pooling.compared(name, fixes, [record for _, record in runs])
+        result, row, section = _group(directory, (name, fixes, era), runs)
         compared[(name, fixes)].append((era, result))
-        title = group_title(name, fixes, era)
-        seeds = sorted(record["seed"] for _, record in runs)
-        summary.append(summary_row(title, schedule.describe(), str(len(seeds)), result))
-        sections += [f"## {title}", "", f"{registry.describe(name)} Schedule: {schedule.describe()}; "
-                     f"tutorial: {variant.tutorial}; TensorFlow {era} behaviour"
-                     + (", the release the tutorial ran on" if era == variant.era else
-                        f"; the tutorial ran on {variant.era}") + f" (alike here: {', '.join(eras.get(era).alike())}).", ""]
-        if fixes:
-            sections += [f"With fixes ({', '.join(fixes)}): not the tutorial's graph, so not compared with "
-                         "its numbers.", ""]
-        elif variant.reference:
-            sections += [f"Reference: {variant.reference.source}.", ""]
-        sections += [f"**Verdict: {compare.describe(result)}**.", ""]
-        if variant.finding and not fixes:
-            sections += [f"Finding: {variant.finding}", ""]
-        if result.compared:
-            sections += [compare.table(result), ""]
-        for other, line in zip(result.also, compare.also_lines(result)):
-            sections += [f"{line[:1].upper()}{line[1:]}.", ""] + ([compare.table(other), ""] if other.compared else [])
-        if not result.compared:
-            last = _last_accuracies(curves)
-            if last:
-                by_seed = sorted(zip([record["seed"] for _, record in runs], last[1]))  # paired in the curves' order
-                sections += [f"Last accuracy reached ({last[0]}): " + ", ".join(
-                    f"{v:.4f} (seed {seed})" for seed, v in by_seed), ""]
-        png = plot_name(name, fixes, era)
-        if (directory / png).exists():
-            sections += [f"![{title}]({png})", ""]
-        else:
-            sections += ["No plot: `pip install matplotlib`, then `python -m rnnmnist.report`.", ""]
-        body = [[path.name, record["seed"], code_of(record["provenance"]),
-                 record["provenance"]["tensorflow"], record["provenance"]["cpu"],
-                 f"{record['wall_time_s']:.0f} s", f"`{record.get('invoked_as') or '?'}`"]
-                for path, record in sorted(runs, key=lambda r: r[1]["seed"])]
-        # invoked as: what was typed (runs saved by a --jobs client before it stamped that say the worker's command)
-        sections += ["Runs:", "", tabulate(body, headers=["file", "seed", "commit", "TensorFlow", "CPU", "wall time",
-                                                          "invoked as"],
-                                           tablefmt="github", disable_numparse=True), ""]
+        summary.append(row)
+        sections += section
     lines += [tabulate(summary, headers=SUMMARY_HEADERS, tablefmt="github", disable_numparse=True), ""]
-    fits = [fit for (name, fixes), results_by_era in compared.items() if not fixes and len(results_by_era) > 1
-            for fit in [era_fit(name, results_by_era)]]
-    if fits:
-        lines += ["## Each tutorial's own era against today's behaviour", "",
-                  "Inside: documented checkpoints inside the seeds' 95% band. Early difference: the mean of "
-                  "reproduced minus documented over the first 10 documented checkpoints. Co-movement: per metric, "
-                  f"the correlation of the documented numbers' successive differences with the seeds' mean's, over "
-                  f"the first {CO_MOVEMENT_CHECKPOINTS} checkpoints: the learning trend cancels, and what is left is "
-                  "the batches' ups and downs, which every seed shares when the first epoch comes in file order "
-                  "(TF 0.12 and 1.0), so that they can follow the documented ones step by step.", "",
-                  tabulate([row for fit in fits for row in fit],
-                           headers=["variant", "TF", "seeds", "inside", "verdict", "early difference", "co-movement"],
-                           tablefmt="github", disable_numparse=True), ""]
-        lines += [f"- {era_change(fit)}" for fit in fits] + [""]
+    lines += _eras_against_each_other(compared)
     if left_out:
         lines += [f"Left out: {len(left_out)} runs (truncated, interrupted, or an earlier run of a seed run again).", ""]
     # every run read, left-out ones too, so that rebuilding from this list gives this text
     used = sorted(f"{path.parent.name}/{path.name}" for path in [p for runs in groups.values() for p, _ in runs]
                   + left_out)
     return "\n".join(lines + sections + [RUNS_LINE.format(" ".join(used)), ""])
+
+
+def _group(directory: Path, key: tuple[str, tuple[str, ...], str], runs: list[tuple[Path, dict]]
+           ) -> tuple[compare.Comparison, list[str], list[str]]:
+    """One group's comparison, its summary row and its section: what it ran, the verdict, its plot, its runs."""
+    name, fixes, era = key
+    variant = registry.load(name)
+    schedule = results.schedule_of(runs[0][1])
+    curves, result = pooling.compared(name, fixes, [record for _, record in runs])
+    title = group_title(name, fixes, era)
+    row = summary_row(title, schedule.describe(), str(len(runs)), result)
+    section = [f"## {title}", "", f"{registry.describe(name)} Schedule: {schedule.describe()}; "
+               f"tutorial: {variant.tutorial}; TensorFlow {era} behaviour"
+               + (", the release the tutorial ran on" if era == variant.era else
+                  f"; the tutorial ran on {variant.era}") + f" (alike here: {', '.join(eras.get(era).alike())}).", ""]
+    section += _verdict(variant, fixes, result)
+    if not result.compared:
+        section += _last_reached(curves, runs)
+    png = plot_name(name, fixes, era)
+    if (directory / png).exists():
+        section += [f"![{title}]({png})", ""]
+    else:
+        section += ["No plot: `pip install matplotlib`, then `python -m rnnmnist.report`.", ""]
+    return result, row, section + _runs_table(runs)
+
+
+def _verdict(variant: Variant, fixes: tuple[str, ...], result: compare.Comparison) -> list[str]:
+    """What the runs are compared with, the verdict, the finding, and the checkpoints' tables."""
+    lines = []
+    if fixes:
+        lines += [f"With fixes ({', '.join(fixes)}): not the tutorial's graph, so not compared with "
+                  "its numbers.", ""]
+    elif variant.reference:
+        lines += [f"Reference: {variant.reference.source}.", ""]
+    lines += [f"**Verdict: {compare.describe(result)}**.", ""]
+    if variant.finding and not fixes:
+        lines += [f"Finding: {variant.finding}", ""]
+    if result.compared:
+        lines += [compare.table(result), ""]
+    for other, line in zip(result.also, compare.also_lines(result)):
+        lines += [f"{line[:1].upper()}{line[1:]}.", ""] + ([compare.table(other), ""] if other.compared else [])
+    return lines
+
+
+def _last_reached(curves: list[list[Point]], runs: list[tuple[Path, dict]]) -> list[str]:
+    """Nothing compared: the last accuracy each seed reached, if every one reached one."""
+    last = _last_accuracies(curves)
+    if not last:
+        return []
+    by_seed = sorted(zip([record["seed"] for _, record in runs], last[1]))  # paired in the curves' order
+    return [f"Last accuracy reached ({last[0]}): " + ", ".join(f"{v:.4f} (seed {seed})" for seed, v in by_seed), ""]
+
+
+def _runs_table(runs: list[tuple[Path, dict]]) -> list[str]:
+    """The runs of a group, by seed: file, code, TensorFlow, CPU, wall time and the command typed."""
+    body = [[path.name, record["seed"], code_of(record["provenance"]),
+             record["provenance"]["tensorflow"], record["provenance"]["cpu"],
+             f"{record['wall_time_s']:.0f} s", f"`{record.get('invoked_as') or '?'}`"]
+            for path, record in sorted(runs, key=lambda r: r[1]["seed"])]
+    # invoked as: what was typed (runs saved by a --jobs client before it stamped that say the worker's command)
+    return ["Runs:", "", tabulate(body, headers=["file", "seed", "commit", "TensorFlow", "CPU", "wall time",
+                                                 "invoked as"],
+                                  tablefmt="github", disable_numparse=True), ""]
+
+
+def _eras_against_each_other(compared: dict[tuple[str, tuple[str, ...]], list[tuple[str, compare.Comparison]]]
+                             ) -> list[str]:
+    """For each tutorial run under more than one era (without fixes): the fit per era, and what its own era changes."""
+    fits = [fit for (name, fixes), results_by_era in compared.items() if not fixes and len(results_by_era) > 1
+            for fit in [era_fit(name, results_by_era)]]
+    if not fits:
+        return []
+    return ["## Each tutorial's own era against today's behaviour", "",
+            "Inside: documented checkpoints inside the seeds' 95% band. Early difference: the mean of "
+            "reproduced minus documented over the first 10 documented checkpoints. Co-movement: per metric, "
+            f"the correlation of the documented numbers' successive differences with the seeds' mean's, over "
+            f"the first {CO_MOVEMENT_CHECKPOINTS} checkpoints: the learning trend cancels, and what is left is "
+            "the batches' ups and downs, which every seed shares when the first epoch comes in file order "
+            "(TF 0.12 and 1.0), so that they can follow the documented ones step by step.", "",
+            tabulate([row for fit in fits for row in fit],
+                     headers=["variant", "TF", "seeds", "inside", "verdict", "early difference", "co-movement"],
+                     tablefmt="github", disable_numparse=True), "",
+            *(f"- {era_change(fit)}" for fit in fits), ""]
 
 
 def _last_accuracies(curves: list[list[Point]]) -> tuple[str, list[float]] | None:

@@ -68,8 +68,7 @@ except (AttributeError, ImportError) as e:
         f"TensorFlow refuses the TF1 cells ({e}): install tf-keras {tf.__version__.rsplit('.', 1)[0]}.* "
         "(pip install -e .), then restart the Python kernel and import rnnmnist before using tf.keras") from None
 
-if not VERBOSE:
-    v1.logging.set_verbosity(v1.logging.ERROR)
+if not VERBOSE:  # TensorFlow's log level was set above, before it logged
     # The compat API warns on every deprecated call ("BasicLSTMCell is deprecated", ...).
     warnings.filterwarnings("ignore", message=r".*deprecated", category=UserWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)

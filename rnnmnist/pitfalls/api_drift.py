@@ -112,7 +112,18 @@ def removed_and_changed(board: Board) -> Facts:
 
 
 def converted(board: Board) -> Facts:
-    names = registry.names()
+    """tf_upgrade_v2 run on every tutorial's broken lines, what it changed and left broken; then Morvan's loss."""
+    facts: Facts = _converter_run(registry.names())
+    board.note("What TensorFlow's own converter, tf_upgrade_v2, makes of each tutorial:", _converter_summary(facts))
+    morvan = facts.get("morvan", {}).get("converted", "")
+    line = next((ln.strip() for ln in morvan.splitlines() if "softmax_cross_entropy_with_logits" in ln), None)
+    if line:
+        facts["morvan_loss"] = _converted_loss(board, line)
+    return facts
+
+
+def _converter_run(names: list[str]) -> Facts:
+    """The converter's count of issues, and per tutorial (by module stem) what it made of its broken lines."""
     facts: Facts = {}
     with tempfile.TemporaryDirectory() as tmp:
         src, dst, report = Path(tmp, "in"), Path(tmp, "out"), Path(tmp, "report.txt")
@@ -129,18 +140,25 @@ def converted(board: Board) -> Facts:
         verdict = re.search(r"Detected (\d+) issues that require attention", run.stdout + log)
         facts["issues_reported"] = int(verdict.group(1)) if verdict else None
         for stem in map(_stem, names):
-            name = f"{stem}.py"
-            section = sections.get(name, "")
-            renamed = sorted(set(re.findall(r"Renamed '([^']+)' to '([^']+)'", section)))
-            changed = sorted({re.sub(r"^\d+:\d+: \w+: |\s*Please check this transformation\.", "", line)
-                              for line in section.splitlines()
-                              if re.match(r"\d+:\d+: ", line) and "Renamed" not in line})
-            parse_failed = "Failed to parse" in section
-            out = dst / name
-            code = out.read_text() if out.exists() else ""
-            broken = _outer_attributes_only(unresolved(code)) if code and not parse_failed else []
-            facts[stem] = {"renamed": renamed, "changed": changed, "parse_failed": parse_failed,
-                                "still_broken": broken, "converted": code}
+            facts[stem] = _conversion(sections.get(f"{stem}.py", ""), dst / f"{stem}.py")
+    return facts
+
+
+def _conversion(section: str, out: Path) -> dict:
+    """What the converter's report `section` on one file says it did, and what its output `out` still lacks."""
+    renamed = sorted(set(re.findall(r"Renamed '([^']+)' to '([^']+)'", section)))
+    changed = sorted({re.sub(r"^\d+:\d+: \w+: |\s*Please check this transformation\.", "", line)
+                      for line in section.splitlines()
+                      if re.match(r"\d+:\d+: ", line) and "Renamed" not in line})
+    parse_failed = "Failed to parse" in section
+    code = out.read_text() if out.exists() else ""
+    broken = _outer_attributes_only(unresolved(code)) if code and not parse_failed else []
+    return {"renamed": renamed, "changed": changed, "parse_failed": parse_failed,
+            "still_broken": broken, "converted": code}
+
+
+def _converter_summary(facts: Facts) -> str:
+    """The board's text on the converter: its count of issues, then a line per tutorial."""
     summary = [f"It reports {facts['issues_reported']} issues that require attention. Per tutorial (its lines "
                "that TensorFlow 2 broke, as each variant module records them beside their replacements):"]
     for stem, f in ((k, v) for k, v in facts.items() if isinstance(v, dict)):
@@ -155,29 +173,28 @@ def converted(board: Board) -> Facts:
         other = "; ".join(f["changed"])
         summary.append(f"{stem.replace('_', '-')}: renamed {names}" + (f". Also: {other}" if other else "")
                        + f". Still broken after conversion: {', '.join(f['still_broken']) or 'nothing it can see'}")
-    board.note("What TensorFlow's own converter, tf_upgrade_v2, makes of each tutorial:", "\n".join(summary))
+    return "\n".join(summary)
 
-    morvan = facts.get("morvan", {}).get("converted", "")
-    line = next((ln.strip() for ln in morvan.splitlines() if "softmax_cross_entropy_with_logits" in ln), None)
-    if line:
-        graph = v1.Graph()
-        with graph.as_default():
-            pred = v1.matmul(v1.placeholder(v1.float32, [None, 4]), v1.Variable(v1.ones([4, 10])))
-            y = v1.placeholder(v1.float32, [None, 10])
-            scope = {"tf": tf, "pred": pred, "y": y}
-            exec(line, scope)  # the converter's own output, run as it stands
-            _, error = attempt(lambda: v1.train.AdamOptimizer(0.001).minimize(scope["cost"]))
-        swapped = "labels=tf.stop_gradient(pred)" in line.replace(" ", "")
-        facts["morvan_loss"] = {"converted": line, "swapped": swapped, "minimize": error}
-        board.note("Morvan's loss line after conversion:",
-                   f"{MORVAN_LOSS}\n  -> {line}\n"
-                   + ("The converter read the positional arguments in TF 1.x's order (labels, logits): it made "
-                      "the predictions the labels, behind a stop_gradient, and the true labels the logits. "
-                      if swapped else "")
-                   + f"Training it: {error_text(error)}\nThe right line: "
-                     "tf.nn.softmax_cross_entropy_with_logits(logits=pred, labels=y), as the morvan variant "
-                     "(rnnmnist.tutorials.morvan) has it.")
-    return facts
+
+def _converted_loss(board: Board, line: str) -> Facts:
+    """Morvan's loss line as the converter wrote it, run as it stands and trained."""
+    graph = v1.Graph()
+    with graph.as_default():
+        pred = v1.matmul(v1.placeholder(v1.float32, [None, 4]), v1.Variable(v1.ones([4, 10])))
+        y = v1.placeholder(v1.float32, [None, 10])
+        scope = {"tf": tf, "pred": pred, "y": y}
+        exec(line, scope)  # the converter's own output, run as it stands
+        _, error = attempt(lambda: v1.train.AdamOptimizer(0.001).minimize(scope["cost"]))
+    swapped = "labels=tf.stop_gradient(pred)" in line.replace(" ", "")
+    board.note("Morvan's loss line after conversion:",
+               f"{MORVAN_LOSS}\n  -> {line}\n"
+               + ("The converter read the positional arguments in TF 1.x's order (labels, logits): it made "
+                  "the predictions the labels, behind a stop_gradient, and the true labels the logits. "
+                  if swapped else "")
+               + f"Training it: {error_text(error)}\nThe right line: "
+                 "tf.nn.softmax_cross_entropy_with_logits(logits=pred, labels=y), as the morvan variant "
+                 "(rnnmnist.tutorials.morvan) has it.")
+    return {"converted": line, "swapped": swapped, "minimize": error}
 
 
 def _stem(name: str) -> str:
