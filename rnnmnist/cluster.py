@@ -1,18 +1,18 @@
-"""`--jobs N` and `--scheduler ADDRESS`: several runs at once, on Dask distributed.
+"""`--jobs N` and `--scheduler ADDRESS`: several runs at once, on Dask distributed (the client side).
 
 `--jobs N` starts a `LocalCluster` of N one-thread worker processes on 127.0.0.1; `--scheduler`
 sends the runs to an existing cluster (`dask scheduler`, `dask worker ADDRESS` on each machine).
-Either way a run is one task, and the task starts a fresh `python -m rnnmnist.worker` process on
-its worker: TensorFlow sizes its thread pools once per process and a Session must not be forked.
-The task hands that process the `RunRequest` whole, as JSON, and sends each line it prints to
-this process as a Dask event (`log_event`), which prints it prefixed with the run. The run's
-document comes back as the task's result and is saved here, by the caller, atomically.
+Either way a run is one task (`rnnmnist.task.run_job`), which runs it in a fresh process on its
+worker. The task gets the `Job` whole (`rnnmnist.messages`: the `RunRequest` as given, and the
+session's inter-op threads: its share of the cores here for `--jobs`) and sends each line the run
+prints to this process as a `TaskEvent` (Dask's `log_event`), which prints it prefixed with the run.
+The run's document comes back in the task's `TaskResult` and is saved here, by the caller, atomically.
 
 Stopping: Ctrl-C, SIGTERM or a closed stdout here sets a Dask `Event` (and a `Variable` says
-which of them it was); each task watches the event and tells its run why, on the run's stdin; the
-run stops after its step in progress and comes back marked as interrupted, by that reason. Each
-run also sends the numbers it records as it records them, before the lines that print them: a
-second signal stops waiting at once, and the runs still out are saved from those (`Finished.partial`).
+which of them it was); each task watches the event and tells its run why; the run stops after
+its step in progress and comes back marked as interrupted, by that reason. Each run also sends
+the numbers it records as it records them (`Points`), before the lines that print them: a second
+signal stops waiting at once, and the runs still out are saved from those (`Finished.partial`).
 Faults: a run whose process is killed is retried once (`RETRIES`), on the same or another worker;
 so is a run whose worker is lost (the `LocalCluster`'s scheduler allows one loss; an existing
 cluster's own `allowed-failures` decides there). Past that the run is reported as failed.
@@ -21,33 +21,23 @@ Workers with another rnnmnist or TensorFlow are refused before anything runs.
 from __future__ import annotations
 
 import contextlib
-import itertools
-import json
 import logging
-import os
 import queue
 import signal
-import socket
-import subprocess
-import sys
-import threading
 import time
 import uuid
 from concurrent.futures import CancelledError
 from dataclasses import dataclass, replace
-from importlib import metadata
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import cpu
-from .request import RunRequest
+from .messages import Job, Points, TaskEvent, TaskResult
 from .stopping import Stop
+from .task import mismatch, run_job, software, threads_per_job
 
 RETRIES = 1                 # a run lost with its process or worker runs once more, then is reported as failed
 CONNECT_TIMEOUT_S = 5       # to reach an existing scheduler (and to reach it again if it goes)
 WORKERS_TIMEOUT_S = 60      # for an existing scheduler to have a worker at all
 LINES_GRACE_S = 10          # for a finished run's last lines to arrive after its result
-CHECKED = ("rnnmnist", "tensorflow", "tf-keras")  # a worker must have these as this machine has them
 SCHEDULER_ENV = "RNNMNIST_SCHEDULER"
 # The LocalCluster's settings (its workers get them from their nanny). Runs keep every core busy,
 # so what Dask does on its own costs them speed: its statistical profiler samples the task's
@@ -67,17 +57,10 @@ class ClusterError(Exception):
 
 
 @dataclass(frozen=True)
-class Job:
-    request: RunRequest
-    quiet: bool = False   # print only the comparison, as --quiet does
-
-    def to_json(self) -> str:
-        return json.dumps({"request": self.request.to_dict(), "quiet": self.quiet})
-
-    @classmethod
-    def from_json(cls, text: str) -> "Job":
-        data = json.loads(text)
-        return cls(RunRequest.from_dict(data["request"]), data["quiet"])
+class Where:
+    """Where the runs go: a new LocalCluster of `workers` processes, or the cluster whose scheduler is at `scheduler`."""
+    workers: int | None = None
+    scheduler: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,35 +68,10 @@ class Finished:
     job: Job
     record: dict | None   # the run's document, if it got that far
     error: str | None     # why not, in one line
-    # stopped at once before its document came: what reached this process of its curve (points, steps_run,
-    # train_time_s, wall_time_s and the provenance of where it trained), to be saved as an interrupted run
+    # stopped at once before its document came: what reached this process of its curve (`Points.to_dict()`:
+    # points, steps_run, train_time_s, wall_time_s and the provenance of where it trained), to be saved as an
+    # interrupted run
     partial: dict | None = None
-
-
-def threads_per_job(jobs: int) -> int:
-    """The cores a run gets when `jobs` run at once on one machine."""
-    return max(1, cpu.count() // jobs)
-
-
-def software() -> dict[str, str]:
-    """What a worker must share with the client: the versions, and rnnmnist's own sources by digest."""
-    from . import __version__, identity
-    found = {}
-    for name in CHECKED[1:]:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "none"
-    return {"rnnmnist": f"{__version__} (sources {identity.sources_sha256()[:12]})", **found}
-
-
-def mismatch(theirs: dict[str, str], ours: dict[str, str], where: str) -> str | None:
-    """One line on what differs between a worker's software and this machine's, or None."""
-    for name in CHECKED:
-        if theirs.get(name) != ours.get(name):
-            return (f"the Dask worker {where} has {name} {theirs.get(name)} where this machine has {ours.get(name)}: "
-                    f"install the same there (pip install -e . in a clone of the same commit), or stop that worker")
-    return None
 
 
 def silence_dask() -> None:
@@ -176,131 +134,155 @@ def check_workers(client) -> dict[str, str]:
     return ours
 
 
-def run(jobs: list[Job], *, workers: int | None = None, scheduler: str | None = None,
-        say: Callable[[str], None] = print, stop: Stop | None = None,
+def run(jobs: list[Job], where: Where, *, say: Callable[[str], None] = print, stop: Stop | None = None,
         finished_one: Callable[[Finished], None] = lambda f: None, header: str | None = None) -> list[Finished]:
     """Run the jobs on Dask; print their lines through `say` as they come; never raise but ClusterError.
 
-    `workers`: a LocalCluster of that many processes; `scheduler`: an existing cluster's address.
     A request on `stop` (signals, a closed stdout) stops every run after its step in progress.
     `finished_one` gets each run as it ends (to save it at once). `header` is said once the cluster
     answers (an unreachable one is its error line alone). Returns the runs that were started, in the
     order given.
     """
-    with connect(workers, scheduler) as client:
+    stop = stop or Stop()
+    with connect(where.workers, where.scheduler) as client:
         ours = check_workers(client)
         if header:
             say(header)
-        return _run_on(client, ours, jobs, workers, scheduler, say, stop or Stop(), finished_one)
+        if stop.requested:  # while the cluster started: no run is sent
+            return []
+        return _Dispatch(client, where, jobs, say, stop, finished_one).run(ours)
 
 
-def _run_on(client, ours: dict[str, str], jobs: list[Job], workers: int | None, scheduler: str | None,
-            say: Callable[[str], None], stop: Stop, finished_one: Callable[[Finished], None]) -> list[Finished]:
-    from distributed import Event, Variable, wait
-    if stop.requested:  # while the cluster started: no run is sent
-        return []
-    if workers:  # one machine, `workers` runs at once: each run its share of the cores
-        jobs_sent = [replace(j, request=j.request.but(inter_op_threads=threads_per_job(workers), out=None)) for j in jobs]
-    else:        # each worker gives its runs their share of its machine's cores
-        jobs_sent = [replace(j, request=j.request.but(out=None)) for j in jobs]
-    token = uuid.uuid4().hex[:8]
-    topic, stop_name = f"rnnmnist-lines-{token}", f"rnnmnist-stop-{token}"
-    events: queue.Queue = queue.Queue()
-    client.subscribe_topic(topic, lambda event: events.put(event[1]))
-    stop_event, stop_reason = Event(stop_name, client=client), Variable(stop_name, client=client)
-    futures = {client.submit(_run_on_worker, job.to_json(), topic, i, stop_name, ours, retries=RETRIES,
-                             pure=False, key=f"rnnmnist-{job.request.variant}-seed{job.request.seed}-{i}-{token}"): i
-               for i, job in enumerate(jobs_sent)}
-    attempts: dict[int, list[str]] = {i: [] for i in range(len(jobs))}
-    partial: dict[int, dict] = {}                # each run's numbers so far, of its latest attempt
-    printed: dict[str, int] = {}
-    ended: dict[int, tuple[dict, float]] = {}   # outcome, and when it came, until its lines are in
-    finished: dict[int, Finished] = {}
-    pending, stop_sent = set(futures), False
+class _Dispatch:
+    """The jobs sent as tasks; their events shown as they come; each run handed on once all its lines are in."""
 
-    def show(event: dict) -> None:
-        i, attempt = event["job"], event["attempt"]
-        label = jobs[i].request.label
-        if attempt not in attempts[i]:
-            attempts[i].append(attempt)
-            if len(attempts[i]) > 1:
-                say(f"[{label}] started again on {event['worker']} (attempt {len(attempts[i])}): "
-                    f"the process or worker running it was lost")
-            elif scheduler:
-                say(f"[{label}] on {event['worker']}")
-        printed[attempt] = printed.get(attempt, 0) + 1
-        if event["kind"] == "points":
-            if attempt == attempts[i][-1]:  # a new attempt starts again from its first step
-                _add_points(partial, i, attempt, event["data"])
-        elif event["kind"] != "start":
-            say(f"[{label}] {event['line']}")
+    def __init__(self, client, where: Where, jobs: list[Job], say: Callable[[str], None], stop: Stop,
+                 finished_one: Callable[[Finished], None]):
+        self.client, self.where, self.jobs, self.say, self.stop, self.finished_one = \
+            client, where, jobs, say, stop, finished_one
+        self.token = uuid.uuid4().hex[:8]
+        self.topic, self.stop_name = f"rnnmnist-lines-{self.token}", f"rnnmnist-stop-{self.token}"
+        self.events: queue.Queue = queue.Queue()
+        self.attempts: dict[int, list[str]] = {i: [] for i in range(len(jobs))}
+        self.partial: dict[int, tuple[str, Points]] = {}      # each run's numbers so far, of its latest attempt
+        self.printed: dict[str, int] = {}                     # events in, by attempt
+        self.ended: dict[int, tuple[TaskResult, float]] = {}  # outcome, and when it came, until its lines are in
+        self.finished: dict[int, Finished] = {}
 
-    try:
-        while pending or ended:
+    def run(self, ours: dict[str, str]) -> list[Finished]:
+        from distributed import Event, Variable
+        self.client.subscribe_topic(self.topic, lambda event: self.events.put(event[1]))
+        stop_event, stop_reason = Event(self.stop_name, client=self.client), Variable(self.stop_name, client=self.client)
+        try:
+            self._wait_for(self._submit(ours), stop_event, stop_reason)
+        finally:
+            with contextlib.suppress(Exception):
+                self.client.unsubscribe_topic(self.topic)
+            with contextlib.suppress(Exception):
+                stop_reason.delete()
+                stop_event.clear()
+        return [self.finished[i] for i in sorted(self.finished)]
+
+    def _submit(self, ours: dict[str, str]) -> dict[Any, int]:
+        """Each job as a task. On one machine (`workers` runs at once) each run gets its share of the
+        cores; on a cluster each worker gives its runs their share of its machine's."""
+        workers = self.where.workers
+        futures = {}
+        for i, job in enumerate(self.jobs):
+            threads = job.inter_op_threads or (threads_per_job(workers) if workers else job.request.inter_op_threads)
+            futures[self.client.submit(
+                run_job, replace(job, inter_op_threads=threads).to_dict(), self.topic, i, self.stop_name, ours,
+                retries=RETRIES, pure=False, key=f"rnnmnist-{job.request.variant}-seed{job.request.seed}-{i}-{self.token}",
+            )] = i
+        return futures
+
+    def _wait_for(self, futures: dict[Any, int], stop_event, stop_reason) -> None:
+        pending, stop_sent = set(futures), False
+        while pending or self.ended:
             with contextlib.suppress(queue.Empty):
                 while True:
-                    show(events.get_nowait())
-            if stop.requested and not stop_sent:
-                stop_reason.set(stop.requested)
+                    self.show(TaskEvent.from_dict(self.events.get_nowait()))
+            if self.stop.requested and not stop_sent:
+                stop_reason.set(self.stop.requested)
                 stop_event.set()
                 stop_sent = True
-            if stop.now:  # a second signal: no more waiting; what each run sent so far is kept
-                for i in sorted(set(range(len(jobs))) - set(finished)):
-                    outcome = ended.get(i, ({}, 0))[0]
-                    if outcome.get("run") or partial.get(i, {}).get("points"):
-                        finished[i] = Finished(jobs[i], outcome.get("run"), None,
-                                               None if outcome.get("run") else partial[i])
-                        finished_one(finished[i])
-                break
+            if self.stop.now:  # a second signal: no more waiting; what each run sent so far is kept
+                self._keep_what_came()
+                return
             if pending:
-                try:
-                    done, pending = wait(pending, timeout=0.2, return_when="FIRST_COMPLETED")
-                except TimeoutError:
-                    done = set()
-                except CancelledError:  # every future at once: the client lost its scheduler
-                    raise ClusterError(_lost(scheduler)) from None
-                for future in done:
-                    ended[futures[future]] = (_outcome(future, client, scheduler), time.monotonic())
+                pending = self._collect(futures, pending)
             else:
                 time.sleep(0.05)
-            for i, (outcome, when) in list(ended.items()):
-                attempt = outcome.get("attempt")
-                if attempt and printed.get(attempt, 0) < outcome["lines"] and time.monotonic() - when < LINES_GRACE_S:
-                    continue  # its last lines are still on their way
-                del ended[i]
-                if outcome.get("skipped"):
-                    continue
-                finished[i] = Finished(jobs[i], outcome.get("run"), outcome.get("error"))
-                finished_one(finished[i])
-    finally:
-        with contextlib.suppress(Exception):
-            client.unsubscribe_topic(topic)
-        with contextlib.suppress(Exception):
-            stop_reason.delete()
-            stop_event.clear()
-    return [finished[i] for i in sorted(finished)]
+            self._hand_on_ended()
 
+    def show(self, event: TaskEvent) -> None:
+        i, attempt = event.job, event.attempt
+        label = self.jobs[i].request.label
+        if attempt not in self.attempts[i]:
+            self.attempts[i].append(attempt)
+            if len(self.attempts[i]) > 1:
+                self.say(f"[{label}] started again on {event.worker} (attempt {len(self.attempts[i])}): "
+                         f"the process or worker running it was lost")
+            elif self.where.scheduler:
+                self.say(f"[{label}] on {event.worker}")
+        self.printed[attempt] = self.printed.get(attempt, 0) + 1
+        if event.kind == "points":
+            if attempt == self.attempts[i][-1]:  # a new attempt starts again from its first step
+                self._add_points(i, attempt, event.points)
+        elif event.kind != "start":
+            self.say(f"[{label}] {event.line}")
 
-def _add_points(partial: dict[int, dict], i: int, attempt: str, data: dict) -> None:
-    """A run's numbers as they come: the latest attempt's, with its step count, times and provenance."""
-    if partial.get(i, {}).get("attempt") != attempt:
-        partial[i] = {"attempt": attempt, "points": [], "provenance": None}
-    partial[i]["points"] += data["points"]
-    partial[i].update({k: data[k] for k in ("steps_run", "train_time_s", "wall_time_s")})
-    partial[i]["provenance"] = data.get("provenance") or partial[i]["provenance"]
+    def _add_points(self, i: int, attempt: str, points: Points) -> None:
+        """A run's numbers as they come: the latest attempt's, with its step count, times and provenance."""
+        held = self.partial.get(i)
+        self.partial[i] = (attempt, held[1].then(points) if held and held[0] == attempt else points)
 
+    def _collect(self, futures: dict[Any, int], pending: set) -> set:
+        """The tasks that end within a moment, kept as ended; the ones still pending."""
+        from distributed import wait
+        try:
+            done, pending = wait(pending, timeout=0.2, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            return pending
+        except CancelledError:  # every future at once: the client lost its scheduler
+            raise ClusterError(_lost(self.where.scheduler)) from None
+        for future in done:
+            self.ended[futures[future]] = (self._outcome(future), time.monotonic())
+        return pending
 
-def _outcome(future, client, scheduler: str | None) -> dict:
-    """A task's result; a failed or lost task as an error; a lost scheduler as ClusterError."""
-    if future.status == "finished":
-        return future.result()
-    if client.status not in ("running", "connecting"):
-        raise ClusterError(_lost(scheduler))
-    try:
-        error = future.exception()
-    except Exception as e:  # noqa: BLE001 - cancelled: the scheduler forgot it
-        error = e
-    return {"error": _first_line(error)}
+    def _outcome(self, future) -> TaskResult:
+        """A task's result; a failed or lost task as an error; a lost scheduler as ClusterError."""
+        if future.status == "finished":
+            return TaskResult.from_dict(future.result())
+        if self.client.status not in ("running", "connecting"):
+            raise ClusterError(_lost(self.where.scheduler))
+        try:
+            error = future.exception()
+        except Exception as e:  # noqa: BLE001 - cancelled: the scheduler forgot it
+            error = e
+        return TaskResult(error=_first_line(error))
+
+    def _hand_on_ended(self) -> None:
+        """Each ended run, once its lines are in (or stopped coming), to `finished_one`."""
+        for i, (outcome, when) in list(self.ended.items()):
+            if outcome.attempt and self.printed.get(outcome.attempt, 0) < outcome.lines \
+                    and time.monotonic() - when < LINES_GRACE_S:
+                continue  # its last lines are still on their way
+            del self.ended[i]
+            if not outcome.skipped:
+                self._finish(i, Finished(self.jobs[i], outcome.run, outcome.error))
+
+    def _keep_what_came(self) -> None:
+        """Stopped at once: each run not yet handed on, from its document if it came, else from its numbers."""
+        for i in sorted(set(range(len(self.jobs))) - set(self.finished)):
+            run = self.ended[i][0].run if i in self.ended else None
+            points = self.partial[i][1] if i in self.partial else None
+            if run or (points and points.points):
+                self._finish(i, Finished(self.jobs[i], run, None, None if run else points.to_dict()))
+
+    def _finish(self, i: int, finished: Finished) -> None:
+        self.finished[i] = finished
+        self.finished_one(finished)
 
 
 def _lost(scheduler: str | None) -> str:
@@ -314,100 +296,3 @@ def _first_line(e: BaseException | str | None) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(e).__name__
 
 
-class RunLost(Exception):
-    """The run's process ended without its document: killed (OOM, by hand). Raised to have Dask retry it."""
-
-
-def _run_on_worker(job_json: str, topic: str, index: int, stop_name: str, expected: dict[str, str]) -> dict:
-    """The task: one run, in a fresh process on this worker. Its lines go out as events; its document is returned."""
-    from distributed import Event, Lock, Variable, get_client, get_worker
-    from . import dataset, sources
-    from .idx import DataError
-    worker = get_worker()
-    attempt, counter = uuid.uuid4().hex[:8], itertools.count()
-
-    def emit(kind: str, line: str = "", data: dict | None = None) -> None:
-        worker.log_event(topic, {"job": index, "attempt": attempt, "kind": kind, "line": line, "data": data,
-                                 "worker": worker.address, "seq": next(counter)})
-
-    def result(**fields: Any) -> dict:
-        return {"attempt": attempt, "lines": next(counter), **fields}
-
-    stop = Event(stop_name)
-    emit("start", worker.address)
-    problem = mismatch(software(), expected, worker.address)
-    if problem:
-        return result(error=problem)
-    if stop.is_set():
-        return result(skipped=True)  # asked to stop before it began
-    job = Job.from_json(job_json)
-    request = job.request
-    if not request.inter_op_threads:
-        request = request.but(inter_op_threads=_share_of_cores(worker, get_client()))
-    try:  # missing files fetched once per machine and directory, however many workers share them; the
-        # run verifies every file as it loads it
-        if dataset.missing(request.data_dir):
-            with Lock(f"rnnmnist-mnist-{socket.gethostname()}-{Path(request.data_dir).resolve()}"):
-                sources.ensure(Path(request.data_dir), say=lambda line: emit("err", line))
-    except DataError as e:
-        return result(error=f"MNIST on {socket.gethostname()}: {e}")
-    proc = subprocess.Popen([sys.executable, "-m", "rnnmnist.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                            start_new_session=True)  # a terminal's Ctrl-C does not reach it: this task tells it
-    proc.stdin.write(Job(request, job.quiet).to_json() + "\n")
-    proc.stdin.flush()  # left open: the worker process ends itself when this one is gone
-    answers: dict[str, Any] = {}
-
-    def pump_out() -> None:
-        for line in proc.stdout:
-            message = _message(line)
-            if message is None:
-                emit("out", line.rstrip("\n"))
-            elif "line" in message:
-                emit("out", message["line"])
-            elif "points" in message:
-                emit("points", data=message)
-            else:
-                answers.update(message)
-
-    def pump_err() -> None:
-        for line in proc.stderr:
-            emit("err", line.rstrip("\n"))
-
-    pumps = [threading.Thread(target=pump, daemon=True) for pump in (pump_out, pump_err)]
-    for pump in pumps:
-        pump.start()
-    while proc.poll() is None:
-        if not stop.wait(0.5):
-            continue
-        reason = Variable(stop_name).get(timeout=CONNECT_TIMEOUT_S)
-        with contextlib.suppress(OSError):  # a run that has just ended needs no telling
-            proc.stdin.write(json.dumps({"stop": reason}) + "\n")
-            proc.stdin.flush()
-        break
-    code = proc.wait()
-    for pump in pumps:
-        pump.join()
-    proc.stdin.close()
-    if "run" not in answers and "error" not in answers and code < 0:
-        raise RunLost(f"the run's process on {worker.address} was killed by {signal.Signals(-code).name}")
-    return result(run=answers.get("run"), error=answers.get("error") or (None if "run" in answers else
-                                                                        f"the run's process exited with code {code}"))
-
-
-def _share_of_cores(worker, client) -> int:
-    """This machine's cores over the runs its workers can hold at once."""
-    host = worker.address.rsplit(":", 1)[0]
-    slots = sum(n for address, n in client.ncores().items() if address.rsplit(":", 1)[0] == host)
-    return threads_per_job(max(1, slots))
-
-
-def _message(line: str) -> dict | None:
-    """A worker's JSON line; None for anything else on its stdout (passed on as it is)."""
-    if not line.startswith("{"):
-        return None
-    try:
-        message = json.loads(line)
-    except json.JSONDecodeError:
-        return None
-    return message if isinstance(message, dict) else None

@@ -224,7 +224,8 @@ def _in_parallel(plans: list[Plan], args, stop: stopping.Stop) -> int:
     if not args.verbose:  # its own reports of a lost worker or scheduler: said here in one line instead
         cluster.silence_dask()
     try:
-        finished = cluster.run(jobs, workers=None if args.scheduler else args.jobs, scheduler=args.scheduler,
+        finished = cluster.run(jobs, cluster.Where(workers=None if args.scheduler else args.jobs,
+                                                   scheduler=args.scheduler),
                                say=echo, stop=stop, finished_one=keep,
                                header=f"{len(jobs)} runs, " + (f"on the Dask cluster at {args.scheduler}"
                                                                if args.scheduler else f"{args.jobs} at a time"))

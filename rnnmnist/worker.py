@@ -1,25 +1,23 @@
-"""`python -m rnnmnist.worker`: one run in a process of its own, started by a cluster task (`rnnmnist.cluster`).
+"""`python -m rnnmnist.worker`: one run in a process of its own, started by a cluster task (`rnnmnist.task`).
 
-Reads one job (a `RunRequest` and whether to be quiet) as a JSON line on stdin, which its starter
-keeps open; a later {"stop": reason} line asks the run to stop after its step, marked with that
-reason (KeyboardInterrupt, SIGTERM, BrokenPipe: what stopped the client). Writes JSON lines on
-stdout: {"line": ...} for each line a run prints, {"points": [...], "steps_run": N, ...} for the
-numbers it records, each before the line that prints them (the client keeps them: stopped at
-once, it saves them as an interrupted run), then {"run": <the run's document>}, or {"error": ...}
-with a non-zero exit code. The starter saves nothing either: the run goes back to
-the client, which saves it.
+Reads one `Job` as a JSON line on stdin, which its starter keeps open; a later `StopRun` line asks
+the run to stop after its step, marked with that reason (KeyboardInterrupt, SIGTERM, BrokenPipe:
+what stopped the client). Writes JSON lines on stdout (`rnnmnist.messages`): a `Line` for each line
+the run prints, `Points` for the numbers it records, each before the line that prints them (the
+client keeps them: stopped at once, it saves them as an interrupted run), then its `Document`, or a
+`Failure` with a non-zero exit code. Neither this process nor its starter saves anything: the run
+goes back to the client, which saves it.
 """
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import threading
 import time
 
 from . import stopping
-from .cluster import Job
+from .messages import Document, Failure, Job, Line, Points, StopRun
 from .plan import resolve
 from .results import to_jsonable
 
@@ -29,7 +27,7 @@ def _listen_to_starter(stop: stopping.Stop) -> None:
     nobody waits for the run."""
     for line in sys.stdin:
         with contextlib.suppress(ValueError, TypeError, KeyError):
-            stop.request(str(json.loads(line)["stop"]))
+            stop.request(StopRun.from_json(line).reason)
     os._exit(1)
 
 
@@ -38,32 +36,31 @@ def main() -> int:
     from .console import EXIT_DATA, EXIT_INTERRUPTED, EXIT_NAN, one_run
     from .runner import NonFiniteLoss
 
-    def emit(**message) -> None:
-        print(json.dumps(message), flush=True)
+    def emit(message) -> None:
+        print(message.to_json(), flush=True)
 
     job = Job.from_json(sys.stdin.readline())
-    plan = resolve(job.request)
+    plan = resolve(job.request, job.inter_op_threads)  # the threads: its share of the worker's cores
     stop = stopping.Stop()
     threading.Thread(target=_listen_to_starter, args=(stop,), daemon=True).start()
 
     def on_record(points, steps_run: int, seconds: float) -> None:
-        first = {} if on_record.sent else {"provenance": _provenance(plan)}
+        first = None if on_record.sent else _provenance(plan)
         on_record.sent = True
-        emit(points=[to_jsonable(p) for p in points], steps_run=steps_run, train_time_s=seconds,
-             wall_time_s=time.perf_counter() - started, **first)
+        emit(Points(tuple(to_jsonable(p) for p in points), steps_run, seconds, time.perf_counter() - started, first))
     on_record.sent, started = False, time.perf_counter()
     with stopping.on_signals(stop):  # a signal sent to this process itself
         try:
-            run = one_run(plan, lambda line: emit(line=line), stop, quiet=job.quiet, on_record=on_record)
+            run = one_run(plan, lambda line: emit(Line(line)), stop, quiet=job.quiet, on_record=on_record)
         except stopping.StopNow as e:  # two signals before its first step: nothing to send
             return EXIT_INTERRUPTED.get(str(e), 1)
         except DataError as e:
-            emit(error=str(e))
+            emit(Failure(str(e)))
             return EXIT_DATA
         except NonFiniteLoss as e:
-            emit(error=str(e))
+            emit(Failure(str(e)))
             return EXIT_NAN
-    emit(run=run.with_invoked_as(None).to_record())  # the client stamps what was typed: this process was not typed
+    emit(Document(run.with_invoked_as(None).to_record()))  # the client stamps what was typed: this process was not typed
     return EXIT_INTERRUPTED.get(run.interrupted, 1) if run.interrupted else 0
 
 

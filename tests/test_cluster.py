@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from rnnmnist import cluster, idx, results, sources
+from rnnmnist import cluster, idx, results, sources, task
 from rnnmnist.request import RunRequest
 
 TIMEOUT_S = 240  # any one wait here: a run of 120 steps takes seconds, even on the slow box
@@ -188,7 +188,7 @@ class _Client:
 
 def test_a_worker_with_other_software_is_refused_in_one_line():
     ours = cluster.software()
-    assert set(ours) == set(cluster.CHECKED) and "(sources " in ours["rnnmnist"]
+    assert set(ours) == set(task.CHECKED) and "(sources " in ours["rnnmnist"]
     cluster.check_workers(_Client({"tcp://10.0.0.2:4000": ours}))  # the same: accepted
     for name, other in (("tensorflow", "2.20.0"), ("rnnmnist", "0.1.0 (sources 000000000000)")):
         with pytest.raises(cluster.ClusterError) as refused:
@@ -197,8 +197,3 @@ def test_a_worker_with_other_software_is_refused_in_one_line():
         assert message.startswith(f"the Dask worker tcp://10.0.0.3:4000 has {name} {other} where this machine has "
                                   f"{ours[name]}: install the same there") and "\n" not in message
 
-
-def test_a_job_goes_to_a_worker_whole():
-    request = RunRequest.build("static-split", 7, steps=3, fixes=(), era="1.2", data_dir="d", out=None)
-    job = cluster.Job(request, quiet=True)
-    assert cluster.Job.from_json(job.to_json()) == job

@@ -1,5 +1,5 @@
 """The import graph of rnnmnist/ (#22): no cycle, counting every import (in functions and for type hints too),
-and the worker below the command line."""
+the worker below the command line, and a Dask task's side below the client's."""
 from __future__ import annotations
 
 import ast
@@ -53,3 +53,14 @@ def test_the_worker_is_below_the_command_line():
     modules = _modules()
     assert "rnnmnist.reproduce" not in _imports("rnnmnist.worker", modules["rnnmnist.worker"], modules)
     assert "rnnmnist.console" in _imports("rnnmnist.worker", modules["rnnmnist.worker"], modules)
+
+
+def test_the_task_side_of_dask_is_below_the_client_side():
+    modules = _modules()
+    below = {"rnnmnist.task": {"rnnmnist.cluster", "rnnmnist.reproduce", "rnnmnist.worker"},
+             "rnnmnist.worker": {"rnnmnist.cluster", "rnnmnist.task"},
+             "rnnmnist.messages": {"rnnmnist.cluster", "rnnmnist.task", "rnnmnist.worker", "rnnmnist.reproduce"}}
+    for name, above in below.items():
+        assert not _imports(name, modules[name], modules) & above, name
+    assert {"rnnmnist.task", "rnnmnist.messages"} <= _imports("rnnmnist.cluster", modules["rnnmnist.cluster"], modules)
+    assert "rnnmnist.messages" in _imports("rnnmnist.worker", modules["rnnmnist.worker"], modules)
