@@ -21,7 +21,7 @@ from .plan import Plan, resolve
 from .places import RUNS
 from .request import RunRequest  # noqa: F401  (rnnmnist.RunRequest)
 from .run import Run
-from .spec import Point
+from .curve import Point
 from .stopping import Stop
 
 Say = Callable[[str], None]

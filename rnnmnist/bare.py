@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import runner
-from .spec import BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS, Point, Schedule, Variant
+from .curve import BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS, Point
+from .spec import Schedule, Variant
 from .tfcompat import v1 as tf
 
 

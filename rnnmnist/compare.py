@@ -49,8 +49,9 @@ from typing import Iterable, Mapping
 
 from tabulate import tabulate
 
-from .spec import (BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS, FINAL_TEST_ACCURACY, TEST_ACCURACY,
-                   TRAIN_ACCURACY, Point, Reference)
+from .curve import (BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS, FINAL_TEST_ACCURACY, TEST_ACCURACY, TRAIN_ACCURACY,
+                    Point)
+from .spec import Reference
 
 Z_95 = 1.959964
 ALPHA = 0.05        # per-checkpoint miss probability under "same process"

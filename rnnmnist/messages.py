@@ -60,7 +60,7 @@ class Line(_Message):
 class Points(_Message):
     """Numbers the run has recorded since its last `Points`, and where it is; `provenance` (where it
     trains, as its document will say) comes with the first."""
-    points: tuple[dict[str, Any], ...]   # each a `spec.Point` as JSON
+    points: tuple[dict[str, Any], ...]   # each a `curve.Point` as JSON
     steps_run: int
     train_time_s: float
     wall_time_s: float

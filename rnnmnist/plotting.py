@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import compare, pooling, registry, results
-from .spec import FINAL_TEST_ACCURACY, Point, titled
+from .curve import FINAL_TEST_ACCURACY, Point
+from .spec import titled
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from pathlib import Path
 from tabulate import tabulate
 
 from . import compare, eras, places, plotting, pooling, registry, results
-from .spec import Point, Variant, file_stem, titled
+from .curve import Point
+from .spec import Variant, file_stem, titled
 
 REPORT = "REPORT.md"
 

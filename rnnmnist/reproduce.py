@@ -287,7 +287,7 @@ def _from_partial(plan: Plan, partial: dict, interrupted: str):
     """The Run of what a --jobs run sent of its curve before it was stopped at once."""
     from . import results
     from .run import Run
-    from .spec import Curve, Point
+    from .curve import Curve, Point
     curve = Curve([Point(**p) for p in partial["points"]], partial["steps_run"], round(partial["wall_time_s"], 3),
                   round(partial["train_time_s"], 3), interrupted)
     return Run.finished(plan, curve, partial["provenance"], results.command_line())

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from . import cpu, eras, identity
-from .spec import Point, Schedule, file_stem
+from .curve import Point
+from .spec import Schedule, file_stem
 
 if TYPE_CHECKING:
     from .request import RunRequest

@@ -14,7 +14,7 @@ from typing import Any
 from . import compare, eras, registry, results
 from .plan import Plan
 from .request import RunRequest
-from .spec import Curve, Point
+from .curve import Curve, Point
 
 
 @dataclass

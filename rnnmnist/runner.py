@@ -19,8 +19,8 @@ from .printing import numpy113_str
 from .progress import Progress
 from .eras import UNIFORM_UNIT_SCALING, Era
 from .stopping import Interrupted, Stop, StopNow
-from .spec import (BATCH_ACCURACY, BATCH_LOSS, EPOCH, EPOCH_MEAN_LOSS, FINAL, FINAL_TEST_ACCURACY, STEP,
-                   TRAIN_ACCURACY, Curve, Event, GraphHandles, Point, Variant)
+from .curve import BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS, FINAL_TEST_ACCURACY, TRAIN_ACCURACY, Curve, Point
+from .spec import EPOCH, FINAL, STEP, Event, GraphHandles, Variant
 
 if TYPE_CHECKING:
     from .plan import Plan

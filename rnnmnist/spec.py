@@ -1,18 +1,11 @@
-"""What a variant declares and what a run produces: the types that cross module boundaries."""
+"""What a variant declares: its graph, schedule, documented numbers and print statement (`Variant`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
-# Metric names, shared by curves, references and the comparison.
-BATCH_ACCURACY = "batch_accuracy"  # on the training batch just used, after the update
-BATCH_LOSS = "batch_loss"          # likewise
-EPOCH_MEAN_LOSS = "epoch_mean_loss"  # mean over an epoch of the after-update batch loss
-TRAIN_ACCURACY = "train_accuracy"  # on the whole training set (55,000), after an epoch
-TEST_ACCURACY = "test_accuracy"    # on the whole test set (10,000), after an epoch
-FINAL_TEST_ACCURACY = "final_test_accuracy"  # on the first N test images, after training
-TRAIN_SIZE, TEST_SIZE = 55000, 10000
-
+from .curve import (BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS, FINAL_TEST_ACCURACY, TEST_ACCURACY, TEST_SIZE,
+                    TRAIN_ACCURACY, TRAIN_SIZE, Point)
 
 @dataclass(frozen=True)
 class GraphHandles:
@@ -93,14 +86,6 @@ def steps_while(start: int, batch_size: int, training_iters: int) -> range:
 
 
 @dataclass(frozen=True)
-class Point:
-    metric: str
-    at: int        # step counter for batch metrics, 1-based epoch for epoch metrics, last step for final
-    value: float
-    sd: float | None = None  # EPOCH_MEAN_LOSS: standard deviation of the losses averaged
-
-
-@dataclass(frozen=True)
 class Reference:
     """Documented numbers a variant is compared with, and where they come from.
 
@@ -141,16 +126,3 @@ class Variant:
     finding: str = ""
     # The TensorFlow release the tutorial ran on (a key of rnnmnist.eras.ERAS), and why that one
     era: str = "1.2"
-
-
-@dataclass
-class Curve:
-    """What a run produced: every printed number, and how long it took."""
-    points: list[Point] = field(default_factory=list)
-    steps_run: int = 0
-    wall_time_s: float = 0.0
-    train_time_s: float = 0.0
-    interrupted: str | None = None  # what stopped it early (KeyboardInterrupt, SIGTERM), if anything
-    checkpoint: str | None = None   # the saved model's checkpoint prefix, if one was asked for
-    checkpoint_sha256: str | None = None  # the digest of its files (rnnmnist.checkpoints)
-    events: str | None = None       # where its TensorBoard events went, if they were asked for

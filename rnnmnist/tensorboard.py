@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from .spec import Point
+from .curve import Point
 from .tfcompat import v1 as tf
 
 

@@ -136,7 +136,9 @@ def test_all_runs_every_variant_and_ends_with_a_summary_and_so_does_jobs(tmp_pat
         differ = {key for key in turn if turn[key] != jobs[key]}
         # timings, where the checkpoint went, the checksum of those, and what was typed; nothing else
         assert differ <= {"wall_time_s", "train_time_s", "checkpoint", "checkpoint_sha256", "checksum",
-                          "invoked_as", "provenance"}, (name, differ)
+                          "invoked_as", "provenance", "request"}, (name, differ)
+        # the request as typed, whole (not the worker's share of the cores): only --out differs, as typed
+        assert {k for k in turn["request"] if turn["request"][k] != jobs["request"][k]} == {"out"}
         typed = turn["invoked_as"].replace("--quiet", "--quiet --jobs 2").replace("--out turn", "--out jobs")
         assert jobs["invoked_as"] == typed  # as typed, not the worker's command
         assert turn["invoked_as"].startswith("python -m rnnmnist.reproduce --variant all --steps 20 --quiet")

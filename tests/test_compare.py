@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 
 from rnnmnist import compare
-from rnnmnist.spec import BATCH_ACCURACY, Point, Reference
+from rnnmnist.curve import BATCH_ACCURACY, Point
+from rnnmnist.spec import Reference
 
 REF = Reference("test", tuple(Point(BATCH_ACCURACY, 20 * i, v) for i, v in enumerate([0.5] * 10 + [0.96875] * 30)))
 SIZES = {BATCH_ACCURACY: 128}

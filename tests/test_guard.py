@@ -11,7 +11,7 @@ from conftest import train
 from rnnmnist import registry
 from rnnmnist.bare import BareLoop
 from rnnmnist.bench import bench_schedule, median_ci95
-from rnnmnist.spec import BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS
+from rnnmnist.curve import BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS
 
 
 def short(schedule):

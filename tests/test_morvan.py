@@ -10,7 +10,7 @@ import pytest
 from conftest import train
 from rnnmnist import api, registry, report, reproduce, results, runner
 from rnnmnist.printing import numpy113_str
-from rnnmnist.spec import BATCH_ACCURACY, BATCH_LOSS
+from rnnmnist.curve import BATCH_ACCURACY, BATCH_LOSS
 from rnnmnist.tfcompat import v1
 
 MORVAN = registry.load("morvan")

@@ -8,7 +8,8 @@ import pytest
 
 from conftest import train
 from rnnmnist import compare, plotting, report, results
-from rnnmnist.spec import BATCH_ACCURACY, Point, Reference
+from rnnmnist.curve import BATCH_ACCURACY, Point
+from rnnmnist.spec import Reference
 
 REPO = Path(__file__).resolve().parent.parent
 REF = Reference("test", tuple(Point(BATCH_ACCURACY, 20 * i, 0.9) for i in range(10)))
@@ -217,7 +218,7 @@ def test_drawing_on_given_axes_draws_every_metric_or_says_how_many_it_needs(tmp_
 
 
 def test_a_band_shown_as_none_is_explained_under_the_table():
-    from rnnmnist.spec import BATCH_LOSS
+    from rnnmnist.curve import BATCH_LOSS
     ref = Reference("test", (Point(BATCH_LOSS, 10, 2.0),))
     result = compare.compare([Point(BATCH_LOSS, 10, 2.1)], ref, {BATCH_LOSS: 128})  # one loss: no scatter
     text = compare.table(result)

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import train
 from rnnmnist import compare, cpu, registry, report, results
-from rnnmnist.spec import BATCH_ACCURACY, BATCH_LOSS, Point
+from rnnmnist.curve import BATCH_ACCURACY, BATCH_LOSS, Point
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -10,8 +10,8 @@ import pytest
 
 from conftest import train
 from rnnmnist import registry, runner
-from rnnmnist.spec import (BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS, FINAL_TEST_ACCURACY, TEST_ACCURACY,
-                           TRAIN_ACCURACY)
+from rnnmnist.curve import (BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS, FINAL_TEST_ACCURACY, TEST_ACCURACY,
+                            TRAIN_ACCURACY)
 from rnnmnist.tfcompat import v1
 
 LSTM = "rnn/basic_lstm_cell"

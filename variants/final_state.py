@@ -6,7 +6,8 @@ the original beside them as `# TF1:`.
 """
 from rnnmnist import lazytf
 from rnnmnist.printing import numpy113_str
-from rnnmnist.spec import BATCH_ACCURACY, STEP, Event, GraphHandles, Point, Reference, Schedule, Variant
+from rnnmnist.curve import BATCH_ACCURACY, Point
+from rnnmnist.spec import STEP, Event, GraphHandles, Reference, Schedule, Variant
 
 tf = lazytf.v1  # TF1: import tensorflow as tf
 # The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.

@@ -10,7 +10,8 @@ hands the probabilities to softmax_cross_entropy_with_logits, which applies soft
 import numpy as np
 
 from rnnmnist import lazytf
-from rnnmnist.spec import EPOCH, TEST_ACCURACY, Event, GraphHandles, Schedule, Variant
+from rnnmnist.curve import TEST_ACCURACY
+from rnnmnist.spec import EPOCH, Event, GraphHandles, Schedule, Variant
 
 tf = lazytf.v1  # TF1: import tensorflow as tf
 # The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.

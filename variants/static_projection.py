@@ -5,8 +5,8 @@ Source: Zero's blog post (static_projection.md) ("TensorFlow入门-(7)循环神�
 to change carry the original beside them as `# TF1:`.
 """
 from rnnmnist import lazytf
-from rnnmnist.spec import (EPOCH, EPOCH_MEAN_LOSS, FINAL, TEST_ACCURACY, TRAIN_ACCURACY, Event, GraphHandles, Point,
-                           Reference, Schedule, Variant)
+from rnnmnist.curve import EPOCH_MEAN_LOSS, TEST_ACCURACY, TRAIN_ACCURACY, Point
+from rnnmnist.spec import EPOCH, FINAL, Event, GraphHandles, Reference, Schedule, Variant
 
 tf = lazytf.v1  # TF1: import tensorflow as tf
 # The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.

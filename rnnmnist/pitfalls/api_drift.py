@@ -206,7 +206,7 @@ def release_defaults(board: Board, data_dir: Path) -> Facts:
     from .. import runner
     from ..plan import resolve
     from ..request import RunRequest
-    from ..spec import BATCH_LOSS
+    from ..curve import BATCH_LOSS
     variant = registry.load("static-split")
     losses = {}
     for name in ("1.0", "1.2"):
