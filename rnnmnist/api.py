@@ -21,6 +21,7 @@ from .plan import Plan, resolve
 from .places import RUNS
 from .request import RunRequest  # noqa: F401  (rnnmnist.RunRequest)
 from .run import Run
+from .settings import Settings
 from .curve import Point
 from .stopping import Stop
 
@@ -69,13 +70,16 @@ def train(variant: str, *, seed: int | None = None, steps: int | None = None, ep
     `train` starts afresh. `era`: run under another TensorFlow release's data order and default
     initializer (`rnnmnist.eras`); default, the one the tutorial ran on.
     """
-    from . import sources
+    from . import sources, tflogs
     from .dataset import load_raw
+    given = Settings.read()  # the environment's data directory, threads, mirror and verbosity
+    tflogs.show(given.verbose)  # if TensorFlow is still to be imported
     # every argument checked (types, ranges, the paths it reads and writes, the fixes) before any fetch or training
     plan = resolve(RunRequest.build(variant, seed, steps=steps, epochs=epochs, fixes=fixes, data_dir=data_dir,
-                                    out=out, tensorboard=tensorboard, checkpoint=checkpoint, era=era))
+                                    out=out, tensorboard=tensorboard, checkpoint=checkpoint, era=era, settings=given))
     say = (lambda line: None) if quiet else (echo or print)
-    load_raw(plan.request.data_dir, say=(lambda line: None) if quiet else sources.to_stderr)  # fetch, verify
+    load_raw(plan.request.data_dir, say=(lambda line: None) if quiet else sources.to_stderr,
+             url=given.mnist_url)  # fetch, verify
     run = execute(plan, echo=None if quiet else say, progress=None if quiet else (progress or sys.stderr),
                   stop=Stop())
     keep(run, say=say)

@@ -23,7 +23,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from . import registry
+from . import registry, tflogs
 from .cluster import threads_per_job
 from .places import EVIDENCE, RUNS
 from .spec import Schedule
@@ -239,7 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kind", choices=("runner", "bare"), default="runner", help=argparse.SUPPRESS)
     p.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    data_dir = p.data_dir(args)
+    given = p.settings()
+    tflogs.show(given.verbose)
+    data_dir = p.data_dir(args, given)
     if args.worker:
         _serve(args.worker, args.kind, data_dir, args.threads)
         return 0

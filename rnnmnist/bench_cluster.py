@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             p.error(str(e))
         return 0
     workers = _workers(p, args.workers)
-    data_dir = p.data_dir(args)
+    data_dir = p.data_dir(args, p.settings())
     p.check_out(args.out, "bench")
     from . import results
     from .tfcompat import tf

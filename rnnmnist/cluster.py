@@ -38,7 +38,6 @@ RETRIES = 1                 # a run lost with its process or worker runs once mo
 CONNECT_TIMEOUT_S = 5       # to reach an existing scheduler (and to reach it again if it goes)
 WORKERS_TIMEOUT_S = 60      # for an existing scheduler to have a worker at all
 LINES_GRACE_S = 10          # for a finished run's last lines to arrive after its result
-SCHEDULER_ENV = "RNNMNIST_SCHEDULER"
 # The LocalCluster's settings (its workers get them from their nanny). Runs keep every core busy,
 # so what Dask does on its own costs them speed: its statistical profiler samples the task's
 # thread every 10 ms, and its event-loop, system and memory monitors tick every 20 to 500 ms

@@ -5,23 +5,21 @@ and only by a copy that verifies.
 """
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
 from . import idx, sources
-from .dataset import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
 from .idx import DataError
+from .usage import Parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rnnmnist.data", description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help=f"where the four .gz files live (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR}/)")
+    parser = Parser(prog="python -m rnnmnist.data", description=__doc__.splitlines()[0])
+    parser.add_data_dir()
     args = parser.parse_args(argv)
-    directory = args.data_dir or default_data_dir()
-    try:
-        sources.ensure(directory, sources.to_stderr, replace_bad=True)  # returns only once all four verify
+    given = parser.settings()
+    directory = args.data_dir or given.data_dir
+    try:  # returns only once all four verify
+        sources.ensure(directory, sources.to_stderr, replace_bad=True, official_url=given.mnist_url)
     except DataError as e:
         print(f"rnnmnist.data: error: {e}", file=sys.stderr)
         return 1

@@ -18,7 +18,6 @@ that is not (the whole test set: 31 MiB more at the evaluation's peak).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,14 +25,6 @@ import numpy as np
 
 from . import idx, sources
 from .idx import DataError
-
-DEFAULT_DATA_DIR = "MNIST_data"  # as in the tutorials
-DATA_DIR_ENV = "RNNMNIST_DATA_DIR"
-
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
-
 
 def dense_to_one_hot(labels_dense: np.ndarray, num_classes: int = 10) -> np.ndarray:
     num_labels = labels_dense.shape[0]
@@ -156,11 +147,12 @@ class RawMnist:
 _cache: dict[Path, RawMnist] = {}
 
 
-def load_raw(directory: Path, say=lambda s: None) -> RawMnist:
-    """Verified arrays from `directory`, fetching missing files first (no network if all are there)."""
+def load_raw(directory: Path, say=lambda s: None, url: str | None = None) -> RawMnist:
+    """Verified arrays from `directory`, fetching missing files first (no network if all are there);
+    `url`: a mirror to fetch them from (`Settings.mnist_url`), else the official server."""
     key = Path(directory).resolve()
     if key not in _cache:
-        _cache[key] = RawMnist(*_verified(Path(directory), say))
+        _cache[key] = RawMnist(*_verified(Path(directory), say, url))
     return _cache[key]
 
 
@@ -169,9 +161,9 @@ def missing(directory: Path) -> bool:
     return any(not (Path(directory) / spec.name).is_file() for spec in idx.FILES)
 
 
-def _verified(directory: Path, say) -> list[np.ndarray]:
+def _verified(directory: Path, say, url: str | None) -> list[np.ndarray]:
     if missing(directory):  # sources.ensure also refuses a file given as the directory
-        sources.ensure(directory, say)
+        sources.ensure(directory, say, official_url=url)
     try:
         return [idx.load(spec, directory) for spec in idx.FILES]
     except DataError as e:

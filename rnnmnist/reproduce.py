@@ -11,14 +11,14 @@ import sys
 from pathlib import Path
 from typing import Callable, NoReturn
 
-from . import eras, registry, stopping
-from .cluster import SCHEDULER_ENV
+from . import eras, registry, stopping, tflogs
 from .console import (BROKEN_PIPE, EXIT_CLUSTER, EXIT_DATA, EXIT_INTERRUPTED, EXIT_NAN, EXIT_WORKER,
                       one_run)
 from .idx import DataError
 from .plan import Plan, resolve
 from .request import RequestError, RunRequest
 from .places import EVIDENCE, RUNS
+from .settings import SCHEDULER, Settings
 from .usage import Parser, positive, seed
 
 
@@ -36,9 +36,9 @@ def parser() -> Parser:
     p.add_argument("--jobs", type=positive, default=1, metavar="N",
                    help="with --variant all or --seeds K: run N at once on a Dask LocalCluster, each in its own "
                         "process with cores/N threads, lines prefixed with the run (default 1: one after another)")
-    p.add_argument("--scheduler", metavar="ADDRESS", default=os.environ.get(SCHEDULER_ENV) or None,
+    p.add_argument("--scheduler", metavar="ADDRESS",
                    help=f"run on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786), as many at once "
-                        f"as its workers have threads; results are saved here (default: ${SCHEDULER_ENV}, else here)")
+                        f"as its workers have threads; results are saved here (default: ${SCHEDULER}, else here)")
     p.add_argument("--tensorboard", type=Path, metavar="DIR",
                    help="also write each run's curve as TensorBoard event files under DIR/<variant>/<run>")
     p.add_argument("--checkpoint", type=Path, metavar="DIR",
@@ -82,7 +82,7 @@ def _stdout_to_devnull() -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def _plans(args, p: Parser, data_dir: Path) -> list[Plan]:
+def _plans(args, p: Parser, data_dir: Path, given: Settings) -> list[Plan]:
     """One plan per run asked for, checked; a problem is a usage error before anything runs."""
     names = registry.names() if args.variant == "all" else [args.variant]
     plans = []
@@ -95,7 +95,7 @@ def _plans(args, p: Parser, data_dir: Path) -> list[Plan]:
             try:
                 plan = resolve(RunRequest.build(name, first + k, steps=args.steps, epochs=epochs, fixes=tuple(args.fix),
                                                 data_dir=data_dir, out=args.out, tensorboard=args.tensorboard,
-                                                era=args.era, checkpoint=args.checkpoint))
+                                                era=args.era, checkpoint=args.checkpoint, settings=given))
             except RequestError as e:
                 p.error(str(e))
             if k == 0:
@@ -123,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
 def _prepare(argv: list[str] | None) -> int | tuple[list[Plan], object, bool]:
     """The command line checked, its runs planned, MNIST at hand: (plans, args, on_workers), or an exit code."""
     p = parser()
+    given = p.settings()  # the environment, read once here and handed on
+    p.set_defaults(scheduler=given.scheduler)
     args = p.parse_args(argv)
     if args.list:
         for name in registry.names():
@@ -139,16 +141,16 @@ def _prepare(argv: list[str] | None) -> int | tuple[list[Plan], object, bool]:
         p.error(f"--jobs {args.jobs} runs several runs at once: add --seeds K, or give --variant all; one run "
                 "trains in one process")
     if args.scheduler and args.jobs > 1:
-        p.error(f"give --jobs or --scheduler (here {args.scheduler}, perhaps from ${SCHEDULER_ENV}), not both: a cluster "
+        p.error(f"give --jobs or --scheduler (here {args.scheduler}, perhaps from ${SCHEDULER}), not both: a cluster "
                 f"runs as many at once as its workers have threads")
     if args.seed is not None and args.seed + args.seeds > 2 ** 31:
         p.error(f"--seed {args.seed} --seeds {args.seeds} would run seeds past 2**31 - 1: give a smaller --seed")
-    data_dir = p.data_dir(args)
+    data_dir = p.data_dir(args, given)
     for name in (known if args.variant == "all" else [args.variant]):
         p.check_out(args.out, name)
-    if args.verbose:
-        os.environ["RNNMNIST_VERBOSE"] = "1"
-    plans = _plans(args, p, data_dir)  # usage errors before any fetch
+    args.verbose = args.verbose or given.verbose
+    tflogs.show(args.verbose)  # before TensorFlow's import
+    plans = _plans(args, p, data_dir, given)  # usage errors before any fetch
     from . import dataset, sources
     on_workers = bool(args.scheduler) or (args.jobs > 1 and len(plans) > 1)
     if not on_workers:  # TensorFlow now, where a signal still ends the start-up at once (rnnmnist.lazytf)
@@ -158,9 +160,9 @@ def _prepare(argv: list[str] | None) -> int | tuple[list[Plan], object, bool]:
         # only for runs made here; a cluster's workers see to it on their own machines.
         say = (lambda line: None) if args.quiet else sources.to_stderr
         if not on_workers:
-            dataset.load_raw(data_dir, say=say)
-        elif not args.scheduler:
-            sources.ensure(data_dir, say=say)  # verified, not kept: the runs load it in processes of their own
+            dataset.load_raw(data_dir, say=say, url=given.mnist_url)
+        elif not args.scheduler:  # verified, not kept: the runs load it in processes of their own
+            sources.ensure(data_dir, say=say, official_url=given.mnist_url)
     except DataError as e:
         print(f"rnnmnist: error: {e}", file=sys.stderr)
         return EXIT_DATA
@@ -212,7 +214,7 @@ def _in_parallel(plans: list[Plan], args, stop: stopping.Stop) -> int:
     """--jobs, --scheduler: the runs on Dask workers; this process prints their lines, saves their runs, sums up."""
     from . import cluster
     echo = _echo_to(stop)
-    jobs = [cluster.Job(plan.request, args.quiet) for plan in plans]
+    jobs = [cluster.Job(plan.request, args.quiet, verbose=args.verbose) for plan in plans]
     kept: dict[int, object] = {}
 
     def keep(f: "cluster.Finished") -> None:  # each run is saved as soon as it is back

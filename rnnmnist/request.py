@@ -7,18 +7,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from . import eras, places, registry
-from .dataset import default_data_dir
 from .places import RUNS
+from .settings import DEFAULT_DATA_DIR, Settings
 from .spec import titled
-
-# The runner's inter-op threads per session when a request names none (default: one per core).
-THREADS_ENV = "RNNMNIST_THREADS"
-
 
 PATHS = ("data_dir", "out", "tensorboard", "checkpoint")
 
@@ -34,7 +30,7 @@ class RunRequest:
     steps: int | None = None          # stop after this many steps (a truncated run)
     epochs: int | None = None         # the same in epochs, for tutorials with an epoch loop
     fixes: tuple[str, ...] = ()       # the tutorial's bugs switched off
-    data_dir: Path = field(default_factory=default_data_dir)
+    data_dir: Path = DEFAULT_DATA_DIR
     out: Path | None = RUNS           # where the run is saved (None: not saved)
     tensorboard: Path | None = None   # also write TensorBoard events under DIR/<variant>/<run>
     checkpoint: Path | None = None    # save the trained model in a new directory of its own under DIR/<variant>/
@@ -42,11 +38,14 @@ class RunRequest:
     era: str | None = None            # the TensorFlow release's behaviour to run under (None: the tutorial's own)
 
     @classmethod
-    def build(cls, variant: str, seed: int | None = None, **kwargs: Any) -> "RunRequest":
+    def build(cls, variant: str, seed: int | None = None, *, settings: Settings = Settings(),
+              **kwargs: Any) -> "RunRequest":
         """A checked request; `seed=None` is the tutorial's own seed. Raises RequestError.
 
         Everything is checked here, before any data is fetched or anything trained: the types, the
         ranges, and the paths (a directory that is a file, cannot be read or cannot be written).
+        `settings` (the environment's, read by the caller) give the data directory and the session's
+        threads where `kwargs` give none.
         """
         if not isinstance(variant, str) or variant not in registry.names():
             raise RequestError(f"unknown variant {variant!r}; known variants: {', '.join(registry.names())}")
@@ -64,11 +63,10 @@ class RunRequest:
         era = kwargs.get("era")
         if era is not None and (not isinstance(era, str) or era not in eras.ERAS):
             raise RequestError(f"unknown TensorFlow era {era!r}; known: {', '.join(eras.ERAS)}")
-        if "inter_op_threads" not in kwargs:
-            kwargs["inter_op_threads"] = _threads_from_env()
+        kwargs.setdefault("inter_op_threads", settings.threads)
         if kwargs.get("data_dir") is None:
-            kwargs.pop("data_dir", None)
-        _check_paths(variant, kwargs.get("data_dir") or default_data_dir(),  # before TensorFlow's import
+            kwargs["data_dir"] = settings.data_dir
+        _check_paths(variant, kwargs["data_dir"],  # before TensorFlow's import
                      {key: kwargs.get(key, RUNS if key == "out" else None) for key in PATHS[1:]})
         if seed is None:
             seed = registry.load(variant).seed
@@ -137,17 +135,6 @@ def _path(name: str, value: Any) -> Path | None:
     if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)) or str(value) == "":
         raise RequestError(f"{name} must be a directory's path, got {value!r}")
     return Path(value)
-
-
-def _threads_from_env() -> int:
-    text = os.environ.get(THREADS_ENV) or "0"
-    try:
-        threads = int(text)
-    except ValueError:
-        threads = -1
-    if threads < 0:
-        raise RequestError(f"${THREADS_ENV} must be a whole number of threads (0: one per core), got {text!r}")
-    return threads
 
 
 def _check_paths(variant: str, data_dir: Path, outputs: dict[str, Path | None]) -> None:

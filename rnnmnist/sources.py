@@ -27,7 +27,6 @@ from .idx import DataError, MnistFile
 
 # TF >= 1.6's read_data_sets: "CVDF mirror of http://yann.lecun.com/exdb/mnist/".
 OFFICIAL_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
-URL_ENV = "RNNMNIST_MNIST_URL"  # a mirror with the same four files, if you have one
 OFFICIAL_TIMEOUT_S = 10
 
 # The classic mnist.pkl.gz (train 50,000 / validation 10,000 / test 10,000 in the original
@@ -169,7 +168,7 @@ def ensure(directory: Path, say: Say = lambda s: None, *, replace_bad: bool = Fa
     except OSError as e:
         raise DataError(f"{directory}: cannot write the missing MNIST files there ({e.strerror}); give a writable "
                         f"--data-dir, or copy the four .gz files into it") from None
-    official_url = official_url or os.environ.get(URL_ENV) or OFFICIAL_URL
+    official_url = official_url or OFFICIAL_URL  # or a mirror with the same four files ($RNNMNIST_MNIST_URL)
     todo = [s for s in idx.FILES if problems[s.name]]
     failures = []
     for spec in list(todo):

@@ -111,9 +111,10 @@ def _ensure_mnist(data_dir: Path, send: _Sender) -> None:
     verifies every file as it loads it)."""
     from distributed import Lock
     from . import dataset, sources
+    from .settings import Settings
     if dataset.missing(data_dir):
-        with Lock(f"rnnmnist-mnist-{socket.gethostname()}-{data_dir.resolve()}"):
-            sources.ensure(data_dir, say=lambda line: send.emit("err", line))
+        with Lock(f"rnnmnist-mnist-{socket.gethostname()}-{data_dir.resolve()}"):  # this machine's mirror, if any
+            sources.ensure(data_dir, say=lambda line: send.emit("err", line), official_url=Settings.read().mnist_url)
 
 
 def _run_in_process(job: Job, send: _Sender, stop, stop_name: str) -> tuple[int, dict[type, Any]]:

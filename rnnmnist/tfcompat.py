@@ -5,8 +5,8 @@ reads TF_USE_LEGACY_KERAS when the TF1 cells are first looked up, not when it is
 learner who imported TensorFlow in an earlier notebook cell is fine; if the cells are still
 refused, `LegacyCellsUnavailable` says in one line what to do.
 
-Set RNNMNIST_VERBOSE=1 (the CLIs' --verbose) before importing to see TensorFlow's own
-log lines and deprecation warnings.
+Its own log lines and deprecation warnings show where the entry point asked for them before this
+import (`rnnmnist.tflogs`: the CLIs' --verbose, $RNNMNIST_VERBOSE).
 """
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ import sys
 import tempfile
 import warnings
 
-VERBOSE = os.environ.get("RNNMNIST_VERBOSE") == "1"
+from . import tflogs
+
+VERBOSE = tflogs.shown
 
 
 

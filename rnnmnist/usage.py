@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 from typing import NoReturn
 
-from .dataset import DATA_DIR_ENV, DEFAULT_DATA_DIR, default_data_dir
+from . import settings
 
 EXIT_USAGE = 2
 
@@ -16,11 +16,18 @@ class Parser(argparse.ArgumentParser):
 
     def add_data_dir(self) -> None:
         self.add_argument("--data-dir", type=Path, metavar="DIR",
-                          help=f"MNIST directory (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR}/)")
+                          help=f"MNIST directory (default: ${settings.DATA_DIR} or {settings.DEFAULT_DATA_DIR}/)")
 
-    def data_dir(self, args: argparse.Namespace) -> Path:
-        """--data-dir, or the default; a file there is a usage error (a missing directory is made)."""
-        directory = args.data_dir or default_data_dir()
+    def settings(self) -> settings.Settings:
+        """The environment's settings (`rnnmnist.settings`), read once by the command; a bad one is a usage error."""
+        try:
+            return settings.Settings.read()
+        except settings.SettingsError as e:
+            self.error(str(e))
+
+    def data_dir(self, args: argparse.Namespace, given: settings.Settings) -> Path:
+        """--data-dir, or the settings'; a file there is a usage error (a missing directory is made)."""
+        directory = args.data_dir or given.data_dir
         if directory.exists() and not directory.is_dir():
             self.error(f"--data-dir {directory} is a file; give a directory (it is created if missing)")
         return directory

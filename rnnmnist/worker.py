@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 
-from . import stopping
+from . import stopping, tflogs
 from .messages import Document, Failure, Job, Line, Points, StopRun
 from .plan import resolve
 from .results import to_jsonable
@@ -36,22 +36,15 @@ def main() -> int:
     from .console import EXIT_DATA, EXIT_INTERRUPTED, EXIT_NAN, one_run
     from .runner import NonFiniteLoss
 
-    def emit(message) -> None:
-        print(message.to_json(), flush=True)
-
     job = Job.from_json(sys.stdin.readline())
+    tflogs.show(job.verbose)  # before TensorFlow's import
     plan = resolve(job.request, job.inter_op_threads)  # the threads: its share of the worker's cores
     stop = stopping.Stop()
     threading.Thread(target=_listen_to_starter, args=(stop,), daemon=True).start()
 
-    def on_record(points, steps_run: int, seconds: float) -> None:
-        first = None if on_record.sent else _provenance(plan)
-        on_record.sent = True
-        emit(Points(tuple(to_jsonable(p) for p in points), steps_run, seconds, time.perf_counter() - started, first))
-    on_record.sent, started = False, time.perf_counter()
     with stopping.on_signals(stop):  # a signal sent to this process itself
         try:
-            run = one_run(plan, lambda line: emit(Line(line)), stop, quiet=job.quiet, on_record=on_record)
+            run = one_run(plan, lambda line: emit(Line(line)), stop, quiet=job.quiet, on_record=_Sending(plan))
         except stopping.StopNow as e:  # two signals before its first step: nothing to send
             return EXIT_INTERRUPTED.get(str(e), 1)
         except DataError as e:
@@ -64,11 +57,26 @@ def main() -> int:
     return EXIT_INTERRUPTED.get(run.interrupted, 1) if run.interrupted else 0
 
 
-def _provenance(plan) -> dict:
-    """Where the run trains, as its document would say (sent with its first numbers)."""
-    from .results import provenance
-    from .tfcompat import tf
-    return provenance(tf.__version__, session_threads=plan.session_threads)
+def emit(message) -> None:
+    print(message.to_json(), flush=True)
+
+
+class _Sending:
+    """`on_record`: each number the run records goes out as `Points`, the first with where the run trains."""
+
+    def __init__(self, plan):
+        self.plan, self.started, self.sent = plan, time.perf_counter(), False
+
+    def __call__(self, points, steps_run: int, seconds: float) -> None:
+        emit(Points(tuple(to_jsonable(p) for p in points), steps_run, seconds, time.perf_counter() - self.started,
+                    None if self.sent else self._provenance()))
+        self.sent = True
+
+    def _provenance(self) -> dict:
+        """Where the run trains, as its document will say."""
+        from .results import provenance
+        from .tfcompat import tf
+        return provenance(tf.__version__, session_threads=self.plan.session_threads)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rnnmnist import idx, sources
-from rnnmnist.dataset import DATA_DIR_ENV
+from rnnmnist.settings import DATA_DIR as DATA_DIR_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -13,6 +13,7 @@ import pytest
 
 from conftest import train
 from rnnmnist import registry, reproduce
+from rnnmnist.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -190,7 +191,7 @@ def test_more_steps_than_the_tutorial_has_says_so(tmp_path):
     parser = reproduce.parser()
     args = parser.parse_args(["--variant", "morvan", "--steps", "5000"])
     with contextlib.redirect_stderr(io.StringIO()) as err:
-        (plan,) = reproduce._plans(args, parser, tmp_path)
+        (plan,) = reproduce._plans(args, parser, tmp_path, Settings())
     assert len(plan.schedule.steps) == 782 and not plan.truncated
     assert err.getvalue() == "rnnmnist: note: morvan has 782 steps: --steps 5000 runs all 782\n"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from rnnmnist import cluster, idx, results, sources, task
+from rnnmnist import cluster, idx, results, settings, sources, task
 from rnnmnist.request import RunRequest
 
 TIMEOUT_S = 240  # any one wait here: a run of 120 steps takes seconds, even on the slow box
@@ -79,7 +79,7 @@ def localhost_cluster(tmp_path, mnist_dir):
     here = tmp_path / "workers"
     here.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RNNMNIST_", "DASK_"))}
-    env[sources.URL_ENV] = f"file://{mnist_dir.resolve()}/"
+    env[settings.MNIST_URL] = f"file://{mnist_dir.resolve()}/"
     started = [subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
                                  "--no-dashboard", "--scheduler-file", "scheduler.json"], cwd=here, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import rnnmnist
 from rnnmnist import api, bench, bench_cluster, data, dataset, eras, idx, registry, report, sources
-from rnnmnist.dataset import DATA_DIR_ENV
+from rnnmnist.settings import DATA_DIR as DATA_DIR_ENV
 
 ROOT = os.geteuid() == 0  # root writes anywhere: a read-only directory is no test then
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -15,7 +15,7 @@ from dataclasses import replace
 import pytest
 
 from conftest import train
-from rnnmnist import idx, registry, results, runner, sources
+from rnnmnist import idx, registry, results, runner, settings
 from rnnmnist.idx import DataError
 from rnnmnist.tfcompat import v1
 
@@ -224,7 +224,7 @@ def test_a_non_finite_loss_stops_the_run_at_once(tiny_mnist):
 
 
 def test_no_network_and_no_fallback_is_one_line_with_what_to_do(tmp_path):
-    env = {**os.environ, sources.URL_ENV: "http://127.0.0.1:9/", "PIP_CONFIG_FILE": os.devnull,
+    env = {**os.environ, settings.MNIST_URL: "http://127.0.0.1:9/", "PIP_CONFIG_FILE": os.devnull,
            "PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_FIND_LINKS": "", "PIP_RETRIES": "0",
            "PIP_TIMEOUT": "3"}
     data = tmp_path / "data"

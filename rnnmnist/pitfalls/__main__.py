@@ -1,9 +1,9 @@
 """`python -m rnnmnist.pitfalls [LESSON | --all]`: the tutorials' pitfalls, reproduced and fixed."""
 from __future__ import annotations
 
-import os
 import sys
 
+from .. import tflogs
 from ..usage import Parser
 from . import LESSONS
 
@@ -24,9 +24,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:18} {title}")
         print("\nRun one with: python -m rnnmnist.pitfalls NAME    (or --all)")
         return 0
-    data_dir = p.data_dir(args)
-    if args.verbose:
-        os.environ["RNNMNIST_VERBOSE"] = "1"
+    given = p.settings()
+    data_dir = p.data_dir(args, given)
+    tflogs.show(args.verbose or given.verbose)
 
     from ..idx import DataError
     from . import Board, load
@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
             print()
         board.title(name, LESSONS[name][1])
         try:
+            if given.mnist_url:  # a mirror: MNIST from there, before a lesson reads it
+                from .. import sources
+                sources.ensure(data_dir, sources.to_stderr, official_url=given.mnist_url)
             load(name).run(board, data_dir=data_dir)
         except DataError as e:
             print(f"rnnmnist: error: {e}", file=sys.stderr)

@@ -226,8 +226,8 @@ def release_defaults(board: Board, data_dir: Path) -> Facts:
 
 # The lesson in three parts, each runnable alone (the tests run them side by side)
 def run(board: Board, data_dir: Path | None = None, **_) -> Facts:
-    from ..dataset import default_data_dir
+    from ..settings import DEFAULT_DATA_DIR
     facts = removed_and_changed(board)
     facts["converter"] = converted(board)
-    facts["eras"] = release_defaults(board, data_dir or default_data_dir())
+    facts["eras"] = release_defaults(board, data_dir or DEFAULT_DATA_DIR)
     return facts
