@@ -26,6 +26,7 @@ A log cut short is compared over what it reached, and both verdicts say it was c
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -198,7 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     except results.ResultsError as e:
         print(f"{p.prog}: error: {e}", file=sys.stderr)
         return 1
-    print("\n".join(lines))
+    try:
+        print("\n".join(lines), flush=True)
+    except BrokenPipeError:  # `| head`: the reader went away; nothing more to say, and no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return 0
 
 

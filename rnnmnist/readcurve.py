@@ -272,8 +272,7 @@ def from_csv(schedule: Schedule, text: str) -> Reading:
     header = [cell.strip().lower() for cell in rows[0]]
     metrics = [m for m in METRICS if m in header]
     if not metrics:
-        raise CurveFileError(f"its CSV columns ({', '.join(header)}) name no metric; the known ones are "
-                             f"{', '.join(METRICS)} (and {SD_COLUMN})")
+        raise CurveFileError(f"its CSV columns ({', '.join(header)}) name no metric rnnmnist knows")
     points = []
     for number, row in enumerate(rows[1:], start=2):
         cells = dict(zip(header, (cell.strip() for cell in row)))

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,7 +144,8 @@ def test_bad_files_get_one_line_naming_the_formats(tmp_path, capsys, content):
 def test_a_csv_with_no_metric_column_says_which_it_knows(tmp_path, capsys):
     path = write(tmp_path / "c.csv", ["step,acc", "0,0.5"])
     err = _one_line_error(capsys, "--variant", "morvan", str(path))
-    assert "name no metric; the known ones are batch_accuracy, batch_loss" in err
+    assert "its CSV columns (step, acc) name no metric rnnmnist knows" in err
+    assert "metric columns (batch_accuracy, batch_loss, epoch_mean_loss" in err
 
 
 def test_an_unknown_variant_is_the_usual_usage_error(tmp_path, capsys):
@@ -180,3 +184,15 @@ def test_random_files_never_give_a_traceback(tmp_path, capsys, data):
     path.write_bytes(data)
     code, out, err = run_main(capsys, "--variant", "static-split", str(path))
     assert code == 0 or (code == 2 and err.count("\n") == 1 and not out), (code, out, err)
+
+
+def test_a_reader_that_went_away_gets_no_traceback(tmp_path):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `| head` that has already exited
+    try:
+        ran = subprocess.run([sys.executable, "-m", "rnnmnist.check", "--variant", "morvan",
+                              str(write(tmp_path / "log", ["0.1875"]))], stdout=write_end, stderr=subprocess.PIPE,
+                             text=True, cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
+    finally:
+        os.close(write_end)
+    assert ran.returncode == 141 and "Traceback" not in ran.stderr, ran.stderr
