@@ -131,6 +131,15 @@ def test_an_installed_wheel_lists_and_runs_the_pitfall_lessons(venv, tmp_path):
     assert lesson.stdout.startswith("== variable-reuse:") and "Traceback" not in lesson.stderr
 
 
+def test_an_installed_wheel_checks_a_curve_and_says_it_has_no_committed_band(venv, tmp_path):
+    log = tmp_path / "log.txt"
+    log.write_text("0.1875\n0.65625\n", encoding="utf-8")
+    checked = run(venv, "-m", "rnnmnist.check", "--variant", "morvan", str(log), cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr[-2000:]
+    assert "verdict: " in checked.stdout and checked.stdout.rstrip().splitlines()[-1].startswith(
+        "no committed seed band here")
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_only_the_checkout_the_code_runs_from_gives_the_commit(tmp_path, monkeypatch):
     """A wheel in a venv inside some repository (a .venv in a clone) is not that repository's commit."""
