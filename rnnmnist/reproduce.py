@@ -130,6 +130,20 @@ def _prepare(argv: list[str] | None) -> int | tuple[list[Plan], object, bool]:
         for name in registry.names():
             print(f"{name:20} {registry.describe(name)}")
         return 0
+    _check(args, p)
+    data_dir = p.data_dir(args, given)
+    args.verbose = args.verbose or given.verbose
+    tflogs.show(args.verbose)  # before TensorFlow's import
+    plans = _plans(args, p, data_dir, given)  # usage errors before any fetch
+    on_workers = bool(args.scheduler) or (args.jobs > 1 and len(plans) > 1)
+    if not on_workers:  # TensorFlow now, where a signal still ends the start-up at once (rnnmnist.lazytf)
+        from . import tfcompat  # noqa: F401
+    code = _mnist(data_dir, args, given, on_workers)
+    return code if code is not None else (plans, args, on_workers)
+
+
+def _check(args, p: Parser) -> None:
+    """The options that go together, and the places runs go: a usage error before anything runs."""
     known = registry.names()
     if not args.variant:
         p.error(f"give --variant NAME (one of: {', '.join(known)}) or --list")
@@ -145,16 +159,13 @@ def _prepare(argv: list[str] | None) -> int | tuple[list[Plan], object, bool]:
                 f"runs as many at once as its workers have threads")
     if args.seed is not None and args.seed + args.seeds > 2 ** 31:
         p.error(f"--seed {args.seed} --seeds {args.seeds} would run seeds past 2**31 - 1: give a smaller --seed")
-    data_dir = p.data_dir(args, given)
     for name in (known if args.variant == "all" else [args.variant]):
         p.check_out(args.out, name)
-    args.verbose = args.verbose or given.verbose
-    tflogs.show(args.verbose)  # before TensorFlow's import
-    plans = _plans(args, p, data_dir, given)  # usage errors before any fetch
+
+
+def _mnist(data_dir: Path, args, given: Settings, on_workers: bool) -> int | None:
+    """MNIST at hand, fetched if need be: None, or the exit code of why not."""
     from . import dataset, sources
-    on_workers = bool(args.scheduler) or (args.jobs > 1 and len(plans) > 1)
-    if not on_workers:  # TensorFlow now, where a signal still ends the start-up at once (rnnmnist.lazytf)
-        from . import tfcompat  # noqa: F401
     try:
         # fetched (if need be) before Ctrl-C becomes a stop request: a fetch stops at once. Loaded here
         # only for runs made here; a cluster's workers see to it on their own machines.
@@ -170,7 +181,7 @@ def _prepare(argv: list[str] | None) -> int | tuple[list[Plan], object, bool]:
         print(f"rnnmnist: interrupted ({e}) while getting MNIST into {data_dir}; nothing half-made is kept, "
               "run again to fetch it", file=sys.stderr)
         return EXIT_INTERRUPTED[str(e)]
-    return plans, args, on_workers
+    return None
 
 
 def _in_turn(plans: list[Plan], args, stop: stopping.Stop) -> int:
