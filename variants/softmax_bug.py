@@ -97,10 +97,17 @@ def keras_model(fixes: frozenset = frozenset()) -> KerasPort:
                                     bias_initializer=keras.initializers.Constant(0.1), name="readout")(h)
     if "softmax" not in fixes:
         prediction = keras.layers.Softmax()(prediction)  # the bug: probabilities, taken below as logits
+
+    def cross_entropy(y, prediction):
+        # softmax_cross_entropy_with_logits(labels=y, logits=prediction), written out: softmax again on the
+        # bug's output. Keras's own CategoricalCrossentropy(from_logits=True) cannot keep the bug on the
+        # TensorFlow backend: it sees that its input came from a softmax and silently takes the logits
+        # before it instead (with only a warning); on the JAX backend it would keep it.
+        return -keras.ops.sum(y * keras.ops.log_softmax(prediction, axis=-1), axis=-1)
+
     return KerasPort(
         model=keras.Model(x, prediction),
-        # softmax_cross_entropy_with_logits(labels=y, logits=prediction): softmax again on the bug's output
-        loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+        loss=cross_entropy,  # tf.reduce_mean: Keras averages a loss function's values over the batch
         optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.999,
                                         epsilon=1e-8),  # TF1's AdamOptimizer epsilon (Keras's default: 1e-7)
         tf1_variables=("readout/kernel", "readout/bias", "lstm/kernel", "lstm/bias"))
