@@ -17,6 +17,7 @@ class GraphHandles:
     accuracy: Any
     init: Any
     correct: Any = None  # per-example correctness (the tutorials' correct_pred)
+    output: Any = None   # what the network outputs (the tutorial's pred: logits, or softmax-bug's probabilities)
     # A `zero_state(batch_size)` bakes the batch size into the graph: feed only that many.
     fixed_batch: int | None = None
 
@@ -98,6 +99,25 @@ class Reference:
     label: str = "documented"  # the numbers in a plot's legend
 
 
+@dataclass(frozen=True)
+class KerasPort:
+    """A tutorial written in today's Keras 3 (a variant's `keras(fixes)` builds it), and how its weights
+    meet the TF1 graph's (rnnmnist.weightmap).
+
+    `tf1_variables`: for each of the TF1 graph's trainable variables, in the order the graph creates
+    them, the Keras weight it becomes, as "layer/weight"; the BasicLSTMCell's kernel and bias are
+    "<lstm>/kernel" and "<lstm>/bias", which the map splits and reorders (Keras's `kernel`,
+    `recurrent_kernel` and `bias` of the layer named `lstm`).
+    """
+    model: Any                          # a keras.Model: the fed batch (feed_shape) -> the graph's output
+    loss: Any                           # a keras loss on (labels, output), averaged over the batch
+    optimizer: Any
+    tf1_variables: tuple[str, ...]
+    lstm: str = "lstm"
+    forget_bias: float = 1.0            # BasicLSTMCell's, added in its forward pass; Keras keeps it in `bias`
+    unlike: str = ""                    # what of the TF1 graph Keras cannot express (and why no number moves)
+
+
 STEP, EPOCH, FINAL = "step", "epoch", "final"
 
 
@@ -126,3 +146,5 @@ class Variant:
     finding: str = ""
     # The TensorFlow release the tutorial ran on (a key of rnnmnist.eras.ERAS), and why that one
     era: str = "1.2"
+    # The tutorial in today's Keras 3, called with the fixes switched on (keras is imported inside it)
+    keras: Callable[[frozenset[str]], KerasPort] | None = None

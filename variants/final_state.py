@@ -4,10 +4,10 @@ Source: a Jupyter notebook with its stored output (final_state.md). The graph
 below is the notebook's, cell by cell. Lines the TensorFlow 2 API forced to change carry
 the original beside them as `# TF1:`.
 """
-from rnnmnist import lazytf
+from rnnmnist import kerasport, lazytf
 from rnnmnist.printing import numpy113_str
 from rnnmnist.curve import BATCH_ACCURACY, Point
-from rnnmnist.spec import STEP, Event, GraphHandles, Reference, Schedule, Variant
+from rnnmnist.spec import STEP, Event, GraphHandles, KerasPort, Reference, Schedule, Variant
 
 tf = lazytf.v1  # TF1: import tensorflow as tf
 # The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
@@ -110,7 +110,39 @@ def build(fixes: frozenset = frozenset()) -> GraphHandles:
 
     return GraphHandles(x=xs, y=ys, train_op=train, loss=cost, accuracy=accuracy,
                  init=tf.global_variables_initializer(), correct=correct_pred,
-                 fixed_batch=None if fixes & {"batch-state", "no-initial-state"} else batch_size)
+                 output=pred, fixed_batch=None if fixes & {"batch-state", "no-initial-state"} else batch_size)
+
+
+def keras_model(fixes: frozenset = frozenset()) -> KerasPort:
+    """The same network in today's Keras 3: the projection, keras.layers.LSTM's final state, the readout.
+
+    Keras cannot express the notebook's bug: an RNN layer makes its zero initial state from the fed
+    batch, never of a fixed size, so the model always behaves as with --fix batch-state or
+    no-initial-state (both change no number on the tutorial's batches of 128) and takes both fixes as no-ops.
+    """
+    keras = kerasport.keras()
+    xs = keras.Input((time_step, input_size))
+    # weight['in'] and bias['in']: random_normal (stddev 1) and 0.1 (Keras: glorot and zeros)
+    in_ = keras.layers.Dense(neurons, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0),
+                             bias_initializer=keras.initializers.Constant(0.1), name="in")(xs)
+    # BasicLSTMCell(neurons, forget_bias=1.0): its kernel initialiser is the TF1 era's over the joint [x, h]
+    # kernel; its bias starts at zero and the forget bias is added in its forward pass. Keras has no forget
+    # bias in the forward pass: it lives in `bias`, which unit_forget_bias starts at 1 in the f block.
+    init = kerasport.tf1_lstm_initializer(neurons, neurons, TF_ERA)
+    out_, h, c = keras.layers.LSTM(neurons, kernel_initializer=init, recurrent_initializer=init,
+                                   bias_initializer="zeros", unit_forget_bias=True, return_state=True,
+                                   name="lstm")(in_)
+    # states_[1]: the final state's h (Keras returns [output, h, c])
+    pred = keras.layers.Dense(classes, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0),
+                              bias_initializer=keras.initializers.Constant(0.1), name="out")(h)
+    return KerasPort(
+        model=keras.Model(xs, pred),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True),  # softmax_cross_entropy_with_logits, mean
+        optimizer=keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.999,
+                                        epsilon=1e-8),  # TF1's AdamOptimizer epsilon (Keras's default: 1e-7)
+        tf1_variables=("in/kernel", "out/kernel", "in/bias", "out/bias", "lstm/kernel", "lstm/bias"),
+        unlike="the bug, zero_state(batch_size) of a fixed 128: Keras's initial state follows the fed batch, "
+               "as --fix batch-state does (the same zeros on the tutorial's batches of 128)")
 
 
 def print_event(e: Event) -> list[str]:
@@ -133,6 +165,7 @@ VARIANT = Variant(
     seed=SEED,
     era=TF_ERA,
     print_event=print_event,
+    keras=keras_model,
     fixes=FIXES,
     reference=Reference(
         source="the notebook's 125 printed batch accuracies (steps 0..2480)",

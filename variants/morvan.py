@@ -15,10 +15,10 @@ tf.unpack and tf.initialize_all_variables: the same graph under other names. The
 in every revision: tf.set_random_seed(1), batch 128, Adam 1e-3, training_iters 100000, and the
 accuracy of the batch just trained on, after its update, printed when step % 20 == 0 from step 0.
 """
-from rnnmnist import lazytf
+from rnnmnist import kerasport, lazytf
 from rnnmnist.printing import numpy113_str
 from rnnmnist.curve import BATCH_ACCURACY, Point
-from rnnmnist.spec import STEP, Event, GraphHandles, Reference, Schedule, Variant, steps_while
+from rnnmnist.spec import STEP, Event, GraphHandles, KerasPort, Reference, Schedule, Variant, steps_while
 
 tf = lazytf.v1  # TF1: import tensorflow as tf
 # The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
@@ -114,8 +114,34 @@ def build(fixes: frozenset = frozenset()) -> GraphHandles:
     accuracy = tf.reduce_mean(tf.cast(correct_pred, tf.float32))
 
     init = tf.initialize_all_variables()  # still in compat.v1, as a deprecated alias
-    return GraphHandles(x=x, y=y, train_op=train_op, loss=cost, accuracy=accuracy, init=init, correct=correct_pred,
+    return GraphHandles(x=x, y=y, train_op=train_op, loss=cost, accuracy=accuracy, init=init, correct=correct_pred, output=pred,
                  fixed_batch=batch_size)
+
+
+def keras_model(fixes: frozenset = frozenset()) -> KerasPort:
+    """The same network in today's Keras 3: the tutorial's projection, keras.layers.LSTM, its readout."""
+    keras = kerasport.keras()
+    x = keras.Input((n_steps, n_inputs))
+    # weights['in'] and biases['in']: random_normal (stddev 1) and 0.1 (Keras: glorot and zeros), each row
+    X_in = keras.layers.Dense(n_hidden_units, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0),
+                              bias_initializer=keras.initializers.Constant(0.1), name="in")(x)
+    # BasicLSTMCell(n_hidden_units, forget_bias=1.0): its kernel initialiser is the TF1 era's over the joint [x, h]
+    # kernel; its bias starts at zero and the forget bias is added in its forward pass. Keras has no forget
+    # bias in the forward pass: it lives in `bias`, which unit_forget_bias starts at 1 in the f block.
+    init = kerasport.tf1_lstm_initializer(n_hidden_units, n_hidden_units, TF_ERA)
+    # dynamic_rnn over a zero_state(batch_size): Keras starts from zeros of the fed batch (the same on 128)
+    last = keras.layers.LSTM(n_hidden_units, kernel_initializer=init, recurrent_initializer=init,
+                             bias_initializer="zeros", unit_forget_bias=True, name="lstm")(X_in)  # outputs[-1]
+    pred = keras.layers.Dense(n_classes, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0),
+                              bias_initializer=keras.initializers.Constant(0.1), name="out")(last)
+    return KerasPort(
+        model=keras.Model(x, pred),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True),  # softmax_cross_entropy_with_logits, mean
+        optimizer=keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.999,
+                                        epsilon=1e-8),  # TF1's AdamOptimizer epsilon (Keras's default: 1e-7)
+        tf1_variables=("in/kernel", "out/kernel", "in/bias", "out/bias", "lstm/kernel", "lstm/bias"),
+        unlike="zero_state(batch_size) fixes the TF1 graph's batch at 128; Keras's initial state follows the "
+               "fed batch (the same zeros on the tutorial's batches of 128)")
 
 
 def print_event(e: Event) -> list[str]:
@@ -141,6 +167,7 @@ VARIANT = Variant(
     seed=SEED,
     era=TF_ERA,
     print_event=print_event,
+    keras=keras_model,
     reference=Reference(
         source=f"Morvan Zhou's tutorial page, its 17 printed batch accuracies (steps 0..320): {PAGE}",
         points=tuple(Point(BATCH_ACCURACY, EVERY * i, v) for i, v in enumerate(DOCUMENTED)),

@@ -9,9 +9,9 @@ hands the probabilities to softmax_cross_entropy_with_logits, which applies soft
 """
 import numpy as np
 
-from rnnmnist import lazytf
+from rnnmnist import kerasport, lazytf
 from rnnmnist.curve import TEST_ACCURACY
-from rnnmnist.spec import EPOCH, Event, GraphHandles, Schedule, Variant
+from rnnmnist.spec import EPOCH, Event, GraphHandles, KerasPort, Schedule, Variant
 
 tf = lazytf.v1  # TF1: import tensorflow as tf
 # The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
@@ -77,7 +77,40 @@ def build(fixes: frozenset = frozenset()) -> GraphHandles:
 
     init = tf.global_variables_initializer()
     return GraphHandles(x=x, y=y, train_op=train_step, loss=cross_entropy, accuracy=accuracy, init=init,
-                 correct=correct_prediction)
+                 correct=correct_prediction, output=prediction)
+
+
+def keras_model(fixes: frozenset = frozenset()) -> KerasPort:
+    """The same network in today's Keras 3: keras.layers.LSTM's final state, the readout, the same bug."""
+    keras = kerasport.keras()
+    x = keras.Input((784,))
+    inputs = keras.layers.Reshape((max_time, n_inputs))(x)
+    # BasicLSTMCell(lstm_size, forget_bias=1.0): its kernel initialiser is the TF1 era's over the joint [x, h]
+    # kernel; its bias starts at zero and the forget bias is added in its forward pass. Keras has no forget
+    # bias in the forward pass: it lives in `bias`, which unit_forget_bias starts at 1 in the f block.
+    init = kerasport.tf1_lstm_initializer(n_inputs, lstm_size, TF_ERA)
+    _, h, c = keras.layers.LSTM(lstm_size, kernel_initializer=init, recurrent_initializer=init,
+                                bias_initializer="zeros", unit_forget_bias=True, return_state=True,
+                                name="lstm")(inputs)  # final_state[1]
+    # weights: truncated_normal(stddev=0.1); biases: 0.1
+    prediction = keras.layers.Dense(n_classes, kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.1),
+                                    bias_initializer=keras.initializers.Constant(0.1), name="readout")(h)
+    if "softmax" not in fixes:
+        prediction = keras.layers.Softmax()(prediction)  # the bug: probabilities, taken below as logits
+
+    def cross_entropy(y, prediction):
+        # softmax_cross_entropy_with_logits(labels=y, logits=prediction), written out: softmax again on the
+        # bug's output. Keras's own CategoricalCrossentropy(from_logits=True) cannot keep the bug on the
+        # TensorFlow backend: it sees that its input came from a softmax and silently takes the logits
+        # before it instead (with only a warning); on the JAX backend it would keep it.
+        return -keras.ops.sum(y * keras.ops.log_softmax(prediction, axis=-1), axis=-1)
+
+    return KerasPort(
+        model=keras.Model(x, prediction),
+        loss=cross_entropy,  # tf.reduce_mean: Keras averages a loss function's values over the batch
+        optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.999,
+                                        epsilon=1e-8),  # TF1's AdamOptimizer epsilon (Keras's default: 1e-7)
+        tf1_variables=("readout/kernel", "readout/bias", "lstm/kernel", "lstm/bias"))
 
 
 def print_event(e: Event) -> list[str]:
@@ -101,6 +134,7 @@ VARIANT = Variant(
     seed=SEED,
     era=TF_ERA,
     print_event=print_event,
+    keras=keras_model,
     reference=None,
     fixes=FIXES,
 )

@@ -4,9 +4,9 @@ Source: Zero's blog post (static_projection.md) ("TensorFlow入门-(7)循环神�
 2018-01-05). The graph below is the post's, in its order. Lines the TensorFlow 2 API forced
 to change carry the original beside them as `# TF1:`.
 """
-from rnnmnist import lazytf
+from rnnmnist import kerasport, lazytf
 from rnnmnist.curve import EPOCH_MEAN_LOSS, TEST_ACCURACY, TRAIN_ACCURACY, Point
-from rnnmnist.spec import EPOCH, FINAL, Event, GraphHandles, Reference, Schedule, Variant
+from rnnmnist.spec import EPOCH, FINAL, Event, GraphHandles, KerasPort, Reference, Schedule, Variant
 
 tf = lazytf.v1  # TF1: import tensorflow as tf
 # The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
@@ -100,7 +100,30 @@ def build(fixes: frozenset = frozenset()) -> GraphHandles:
     accr = tf.reduce_mean(tf.cast(corr, tf.float32))
 
     init = tf.global_variables_initializer()
-    return GraphHandles(x=x, y=y, train_op=optm, loss=cost, accuracy=accr, init=init, correct=corr)
+    return GraphHandles(x=x, y=y, train_op=optm, loss=cost, accuracy=accr, init=init, correct=corr, output=pred)
+
+
+def keras_model(fixes: frozenset = frozenset()) -> KerasPort:
+    """The same network in today's Keras 3: the projection, keras.layers.RNN over an LSTMCell unrolled, plain SGD."""
+    keras = kerasport.keras()
+    x = keras.Input((nsteps, diminput))
+    # weights['hidden'] and biases['hidden']: both random_normal (stddev 1)
+    _H = keras.layers.Dense(dimhidden, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0),
+                            bias_initializer=keras.initializers.RandomNormal(stddev=1.0), name="hidden")(x)
+    # BasicLSTMCell(dimhidden, forget_bias=1.0): its kernel initialiser is the TF1 era's over the joint [x, h]
+    # kernel; its bias starts at zero and the forget bias is added in its forward pass. Keras has no forget
+    # bias in the forward pass: it lives in `bias`, which unit_forget_bias starts at 1 in the f block.
+    init = kerasport.tf1_lstm_initializer(dimhidden, dimhidden, TF_ERA)
+    cell = keras.layers.LSTMCell(dimhidden, kernel_initializer=init, recurrent_initializer=init,
+                                 bias_initializer="zeros", unit_forget_bias=True)
+    _LSTM_O = keras.layers.RNN(cell, unroll=True, name="lstm")(_H)  # _LSTM_0[-1] of static_rnn's 28 steps
+    _O = keras.layers.Dense(dimoutput, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0),
+                            bias_initializer=keras.initializers.RandomNormal(stddev=1.0), name="out")(_LSTM_O)
+    return KerasPort(
+        model=keras.Model(x, _O),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True),  # softmax_cross_entropy_with_logits, mean
+        optimizer=keras.optimizers.SGD(learning_rate, momentum=0.0),  # GradientDescentOptimizer: no momentum
+        tf1_variables=("hidden/kernel", "out/kernel", "hidden/bias", "out/bias", "lstm/kernel", "lstm/bias"))
 
 
 def print_event(e: Event) -> list[str]:
@@ -130,6 +153,7 @@ VARIANT = Variant(
     seed=SEED,
     era=TF_ERA,
     print_event=print_event,
+    keras=keras_model,
     finding=FINDING,
     reference=Reference(
         source="the post's 15 printed numbers (per epoch: average cost, training and test accuracy)",

@@ -4,10 +4,10 @@ Source: a Jupyter notebook (static_split.md), after aymericdamien's recurrent_ne
 graph below is the notebook's, cell by cell. Lines the TensorFlow 2 API forced to change
 carry the original beside them as `# TF1:`.
 """
-from rnnmnist import lazytf
+from rnnmnist import kerasport, lazytf
 from rnnmnist.printing import numpy113_str
 from rnnmnist.curve import BATCH_ACCURACY, BATCH_LOSS, FINAL_TEST_ACCURACY, Point
-from rnnmnist.spec import FINAL, STEP, Event, GraphHandles, Reference, Schedule, Variant, steps_while
+from rnnmnist.spec import FINAL, STEP, Event, GraphHandles, KerasPort, Reference, Schedule, Variant, steps_while
 
 tf = lazytf.v1  # TF1: import tensorflow as tf
 # The data: rnnmnist.dataset is a port of the module TF 2 no longer ships; the runner reads it.
@@ -82,7 +82,30 @@ def build(fixes: frozenset = frozenset()) -> GraphHandles:
     accuracy = tf.reduce_mean(tf.cast(correct, tf.float32))
 
     init = tf.global_variables_initializer()  # sess = tf.InteractiveSession(): the runner's Session
-    return GraphHandles(x=X, y=Y, train_op=train_step, loss=cost, accuracy=accuracy, init=init, correct=correct)
+    return GraphHandles(x=X, y=Y, train_op=train_step, loss=cost, accuracy=accuracy, init=init, correct=correct,
+                        output=predict)
+
+
+def keras_model(fixes: frozenset = frozenset()) -> KerasPort:
+    """The same network in today's Keras 3: keras.layers.RNN over an LSTMCell, unrolled as static_rnn did."""
+    keras = kerasport.keras()
+    X = keras.Input((n_steps, n_input))
+    # BasicLSTMCell(n_hidden, forget_bias=1.0): its kernel initialiser is the TF1 era's over the joint [x, h]
+    # kernel; its bias starts at zero and the forget bias is added in its forward pass. Keras has no forget
+    # bias in the forward pass: it lives in `bias`, which unit_forget_bias starts at 1 in the f block.
+    init = kerasport.tf1_lstm_initializer(n_input, n_hidden, TF_ERA)
+    cell = keras.layers.LSTMCell(n_hidden, kernel_initializer=init, recurrent_initializer=init,
+                                 bias_initializer="zeros", unit_forget_bias=True)
+    last = keras.layers.RNN(cell, unroll=True, name="lstm")(X)  # outputs[-1] of static_rnn's 28 steps
+    # W and b: random_normal (stddev 1)
+    predict = keras.layers.Dense(n_classes, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0),
+                                 bias_initializer=keras.initializers.RandomNormal(stddev=1.0), name="readout")(last)
+    return KerasPort(
+        model=keras.Model(X, predict),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True),  # softmax_cross_entropy_with_logits, mean
+        optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.999,
+                                        epsilon=1e-8),  # TF1's AdamOptimizer epsilon (Keras's default: 1e-7)
+        tf1_variables=("lstm/kernel", "lstm/bias", "readout/kernel", "readout/bias"))
 
 
 def print_event(e: Event) -> list[str]:
@@ -114,6 +137,7 @@ VARIANT = Variant(
     seed=SEED,
     era=TF_ERA,
     print_event=print_event,
+    keras=keras_model,
     reference=Reference(
         source="the notebook's 15 printed lines (Iter 1280..19200: minibatch loss and accuracy)",
         points=tuple(p for it, loss, acc in DOCUMENTED

@@ -1,0 +1,38 @@
+"""What the variants' Keras 3 versions share: Keras imported on first use, and TF1's LSTM initialiser.
+
+Keras 3 needs eager execution or tf.function (or JAX); rnnmnist.tfcompat switches TensorFlow to TF1
+semantics process-wide. The two never meet in one process: a Keras model is built only where
+rnnmnist.tfcompat was not imported (rnnmnist.equivalence runs each side in its own process).
+"""
+from __future__ import annotations
+
+import math
+import sys
+
+from . import eras
+
+
+def keras():
+    """The `keras` package (Keras 3), refused in a process where TF1 semantics are on."""
+    if "rnnmnist.tfcompat" in sys.modules:
+        raise RuntimeError("Keras 3 cannot run in a process with TF1 semantics (rnnmnist.tfcompat was imported): "
+                           "build the Keras model in a process of its own (python -m rnnmnist.equivalence)")
+    import keras as k
+    return k
+
+
+def tf1_lstm_initializer(n_input: int, units: int, era: str):
+    """BasicLSTMCell's kernel initialiser under `era`, for Keras's `kernel` and `recurrent_kernel` alike.
+
+    TF1 drew ONE kernel over [x, h], shape [n_input + units, 4 units], from get_variable's default:
+    glorot_uniform from 1.0 (limit sqrt(6 / (fan_in + fan_out)) over the joint shape), and 0.12's
+    uniform_unit_scaling (limit sqrt(3 / (n_input + units))). Keras's defaults differ (glorot over
+    [n_input, 4u] alone for `kernel`, orthogonal for `recurrent_kernel`): both halves get the joint
+    limit here, so the Keras model starts from TF1's distribution.
+    """
+    fan_in, fan_out = n_input + units, 4 * units
+    if eras.get(era).lstm_kernel_initializer == eras.UNIFORM_UNIT_SCALING:
+        limit = math.sqrt(3 / fan_in)
+    else:
+        limit = math.sqrt(6 / (fan_in + fan_out))
+    return keras().initializers.RandomUniform(-limit, limit)
