@@ -36,12 +36,41 @@ def variants() -> list[str]:
 def execute(plan: Plan, echo: Say | None = print, progress: TextIO | None = sys.stderr,
             stop: Stop | None = None, on_record: Callable[[list[Point], int, float], None] | None = None) -> Run:
     """Train what `plan` says; the tutorial's lines go to `echo`. Does not save.
-    `on_record`: as `runner.run`'s. The run is stamped with the command this process was started with."""
-    from . import runner
+    `on_record`: as `runner.run`'s. The run is stamped with the command this process was started with.
+
+    A Keras run this process cannot take (TF1 semantics on, or Keras imported with another backend: a
+    notebook that trained a TF1 run first) trains in a `python -m rnnmnist.worker` process of its own,
+    its lines and numbers passed on as they come (rnnmnist.ownprocess)."""
+    if plan.impl == "keras":
+        from . import kerasrunner
+        if not kerasrunner.runs_here(plan.backend):
+            from . import ownprocess
+            return ownprocess.execute(plan, echo, progress, stop, on_record)
+        curve = kerasrunner.run(plan, echo=echo, progress=progress, stop=stop, on_record=on_record)
+    else:
+        from . import runner
+        curve = runner.run(plan, echo=echo, progress=progress, stop=stop, on_record=on_record)
+    return Run.finished(plan, curve, provenance(plan), invoked_as=results.command_line())
+
+
+def provenance(plan: Plan) -> dict:
+    """Where a run trains, as its record says: the machine, the software, and what trained it."""
+    if plan.impl == "keras":
+        from importlib import metadata
+        from . import kerasrunner
+        return results.provenance(metadata.version("tensorflow"), session_threads=plan.session_threads,
+                                  implementation=kerasrunner.implementation(plan))
     from .tfcompat import tf
-    curve = runner.run(plan, echo=echo, progress=progress, stop=stop, on_record=on_record)
-    provenance = results.provenance(tf.__version__, session_threads=plan.session_threads)
-    return Run.finished(plan, curve, provenance, invoked_as=results.command_line())
+    return results.provenance(tf.__version__, session_threads=plan.session_threads, implementation={"impl": "tf1"})
+
+
+def version(plan: Plan) -> str:
+    """What a run's header names: TensorFlow's version (a TF1 run), Keras's (a Keras run, without importing it)."""
+    if plan.impl == "keras":
+        from importlib import metadata
+        return metadata.version("keras")
+    from .tfcompat import tf
+    return tf.__version__
 
 
 def keep(run: Run, say: Say = print) -> None:
@@ -60,7 +89,8 @@ def keep(run: Run, say: Say = print) -> None:
 def train(variant: str, *, seed: int | None = None, steps: int | None = None, epochs: int | None = None,
           fixes: Iterable[str] = (), data_dir: Path | str | None = None, out: Path | str | None = RUNS,
           tensorboard: Path | str | None = None, checkpoint: Path | str | None = None, era: str | None = None,
-          quiet: bool = False, echo: Say | None = None, progress: TextIO | None = None) -> Run:
+          impl: str = "tf1", backend: str | None = None, quiet: bool = False, echo: Say | None = None,
+          progress: TextIO | None = None) -> Run:
     """Train a tutorial again with its published recipe and compare it with its documented numbers.
 
     Prints the tutorial's own lines (`quiet=True`: nothing; `echo`: send them elsewhere). The run
@@ -68,7 +98,9 @@ def train(variant: str, *, seed: int | None = None, steps: int | None = None, ep
     `data_dir` the first time. An interrupt (Jupyter's "Interrupt kernel", Ctrl-C) stops the run
     after the step in progress; it is returned and saved marked as interrupted, and the next
     `train` starts afresh. `era`: run under another TensorFlow release's data order and default
-    initializer (`rnnmnist.eras`); default, the one the tutorial ran on.
+    initializer (`rnnmnist.eras`); default, the one the tutorial ran on. `impl="keras"`: the tutorial's
+    Keras 3 version on the same batches (docs/keras.md), on `backend` "tensorflow" (default) or "jax"; in a
+    process of its own if this one cannot take it (after a TF1 run, or Keras on another backend).
     """
     from . import sources, tflogs
     from .dataset import load_raw
@@ -76,7 +108,8 @@ def train(variant: str, *, seed: int | None = None, steps: int | None = None, ep
     tflogs.show(given.verbose)  # if TensorFlow is still to be imported
     # every argument checked (types, ranges, the paths it reads and writes, the fixes) before any fetch or training
     plan = resolve(RunRequest.build(variant, seed, steps=steps, epochs=epochs, fixes=fixes, data_dir=data_dir,
-                                    out=out, tensorboard=tensorboard, checkpoint=checkpoint, era=era, settings=given))
+                                    out=out, tensorboard=tensorboard, checkpoint=checkpoint, era=era, impl=impl,
+                                    backend=backend, settings=given))
     say = (lambda line: None) if quiet else (echo or print)
     load_raw(plan.request.data_dir, say=(lambda line: None) if quiet else sources.to_stderr,
              url=given.mnist_url)  # fetch, verify
@@ -98,11 +131,11 @@ def load_runs(results_dir: Path | str = RUNS, variant: str | None = None) -> lis
 
 def load_ensembles(results_dir: Path | str = RUNS) -> dict[str, list[Run]]:
     """The complete, untruncated runs, the latest of each seed, by variant, fixes and era (as the report pools
-    them): `{"morvan, TF 0.12 (its own)": [Run, ...], ...}`."""
+    them): `{"morvan, TF 0.12 (its own)": [Run, ...], "morvan, Keras 3 (tensorflow), TF 0.12 (its own)": ...}`."""
     from . import report
     groups, _ = report.collect(Path(results_dir))
-    return {report.group_title(name, fixes, era): [Run.from_record(record, path) for path, record in runs]
-            for (name, fixes, era), runs in groups.items()}
+    return {report.group_title(*key): [Run.from_record(record, path) for path, record in runs]
+            for key, runs in groups.items()}
 
 
 def plot(runs: list[Run], ax=None):
@@ -117,7 +150,8 @@ def plot(runs: list[Run], ax=None):
 def ensemble(runs: list[Run]) -> compare.Comparison:
     """Several seeds of one recipe against the documented numbers: the band their spread gives.
 
-    Runs pool by one rule (`rnnmnist.pooling`): the same variant, fixes, era and schedule, one run per
+    Runs pool by one rule (`rnnmnist.pooling`): the same variant, fixes, era, schedule and implementation
+    (a TF1 graph's runs never pool with its Keras version's, nor one Keras backend's with another's), one run per
     seed. Runs of several recipes raise a ValueError that says what differs. Interrupted runs are not
     seeds, and a seed run more than once counts as its latest complete run: both are left out, and the
     result's `notes` say so.
@@ -155,6 +189,9 @@ class Model:
     def __init__(self, run: Run):
         from . import checkpoints, runner
         prefix = checkpoints.own(run.record)  # before TensorFlow: a checkpoint not the run's own is refused
+        if run.request.impl != "tf1":
+            raise ValueError(f"{prefix}.weights.h5 is a Keras run's: load it into the tutorial's Keras 3 model "
+                             f"(variant.keras(fixes).model.load_weights), not a TF1 session")
         from .tfcompat import v1 as tf
         self.variant = run.plan.variant
         self.graph, self.g = runner.build_graph(self.variant, run.request.seed, run.plan.fixes, run.plan.era)

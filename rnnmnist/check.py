@@ -130,7 +130,7 @@ def seed_runs(variant: Variant, directory: Path) -> list[dict]:
     if not names:
         return []
     groups, _ = report.collect(directory, only=names)
-    return [record for _, record in groups.get((variant.name, (), variant.era), [])]
+    return [record for _, record in groups.get((variant.name, (), variant.era, "tf1"), [])]
 
 
 def how_far(reading: readcurve.Reading, total: int) -> str:

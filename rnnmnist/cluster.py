@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator
 
 from .messages import Job, Points, TaskEvent, TaskResult
 from .stopping import Stop
-from .task import mismatch, run_job, software, threads_per_job
+from .task import CHECKED, checked, mismatch, run_job, software, threads_per_job
 
 RETRIES = 1                 # a run lost with its process or worker runs once more, then is reported as failed
 CONNECT_TIMEOUT_S = 5       # to reach an existing scheduler (and to reach it again if it goes)
@@ -118,9 +118,9 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
         yield client
 
 
-def check_workers(client) -> dict[str, str]:
-    """This machine's software, which every worker has; else ClusterError says which has what."""
-    ours = software()
+def check_workers(client, names: tuple[str, ...] = CHECKED) -> dict[str, str]:
+    """This machine's software (`names` of it), which every worker has; else ClusterError says which has what."""
+    ours = {name: version for name, version in software().items() if name in names}
     try:
         theirs = client.run(software)
     except Exception as e:  # noqa: BLE001 - whatever a worker raised, it is one line for the user
@@ -144,7 +144,7 @@ def run(jobs: list[Job], where: Where, *, say: Callable[[str], None] = print, st
     """
     stop = stop or Stop()
     with connect(where.workers, where.scheduler) as client:
-        ours = check_workers(client)
+        ours = check_workers(client, checked(jobs))
         if header:
             say(header)
         if stop.requested:  # while the cluster started: no run is sent

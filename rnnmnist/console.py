@@ -23,9 +23,8 @@ def one_run(plan: Plan, say: Callable[[str], None], stop: stopping.Stop, quiet: 
     """The header, the tutorial's lines and the comparison of one run, all through `say`; the Run.
     `on_record`: as `api.execute`'s."""
     from . import api
-    from .tfcompat import tf
     if not quiet:
-        say(plan.header(tf.__version__))
+        say(plan.header(api.version(plan)))
     # flushed line by line: a learner may be watching through a pipe (| tee log)
     run = api.execute(plan, echo=None if quiet else say, progress=None if quiet else sys.stderr, stop=stop,
                       on_record=on_record)

@@ -7,7 +7,7 @@ Follows TensorFlow's migration guide, "Validating correctness & numerical equiva
   (b) the TF1 graph's initial weights, transplanted into the Keras model: its output on the same batch;
   (c) the same batches for the first N steps: the loss of each step and every weight after it;
   (d) full-length seed ensembles of the Keras version against the documented numbers and the TF1
-      ensemble: not here; they are `--impl keras` runs, pooled and judged like any other (to come).
+      ensemble: not here; they are `--impl keras` runs, pooled and judged like any other.
 
 TF1 semantics (rnnmnist.tfcompat) switch eager execution off for the whole process, and Keras 3 needs
 it (or JAX); a process also has one Keras backend, fixed when `keras` is first imported. So each side
@@ -248,7 +248,7 @@ def _parser() -> argparse.ArgumentParser:
                     "(a) variables one to one, (b) the same output from the same weights, (c) the same "
                     "losses and weights over the first training steps on the same batches.",
         epilog="(d), full-length seed ensembles of the Keras version against the documented numbers and "
-               "the TF1 ensemble, is not run here: it is `--impl keras` runs compared like any other (to come).")
+               "the TF1 ensemble, is not run here: it is `--impl keras` runs compared like any other.")
     p.add_argument("--variant", default="all", choices=[*registry.names(), "all"])
     p.add_argument("--fix", action="append", default=[], metavar="NAME",
                    help="switch off one of the tutorial's bugs (with a single --variant)")

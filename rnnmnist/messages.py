@@ -42,14 +42,16 @@ class Job(_Message):
     quiet: bool = False         # print only the comparison, as --quiet does
     inter_op_threads: int = 0   # the session's inter-op threads (0: the task gives its share of its machine's cores)
     verbose: bool = False       # TensorFlow's own log lines, as --verbose shows them
+    bare: bool = False          # only the tutorial's lines, as api.execute prints them (no header, no comparison)
 
     def to_dict(self) -> dict[str, Any]:
         return {"request": self.request.to_dict(), "quiet": self.quiet, "inter_op_threads": self.inter_op_threads,
-                "verbose": self.verbose}
+                "verbose": self.verbose, "bare": self.bare}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Job":
-        return cls(RunRequest.from_dict(data["request"]), data["quiet"], data["inter_op_threads"], data["verbose"])
+        return cls(RunRequest.from_dict(data["request"]), data["quiet"], data["inter_op_threads"], data["verbose"],
+                   data.get("bare", False))
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,20 @@ class Plan:
         return len(self.variant.schedule.steps)
 
     @property
+    def impl(self) -> str:
+        return self.request.impl
+
+    @property
+    def backend(self) -> str | None:
+        """A Keras run's Keras 3 backend (tensorflow unless asked); None for a TF1 run."""
+        return (self.request.backend or "tensorflow") if self.impl == "keras" else None
+
+    @property
+    def implementation(self) -> str:
+        """How the run is named in files and titles: tf1, keras, keras-jax."""
+        return results.implementation_name(self.impl, self.backend)
+
+    @property
     def truncated(self) -> bool:
         return len(self.schedule.steps) < self.steps_total
 
@@ -61,13 +75,16 @@ class Plan:
     def run_name(self, interrupted: bool = False) -> str:
         """The run's directory name for what it writes besides its record (checkpoint, TensorBoard)."""
         return results.run_stem(self.request.seed, self.request.fixes, self.truncated, interrupted,
-                                None if self.own_era else self.era.name)
+                                None if self.own_era else self.era.name, self.implementation)
 
-    def header(self, tf_version: str) -> str:
-        """The line a command prints before the run: which tutorial, how much of it, and under what."""
+    def header(self, version: str) -> str:
+        """The line a command prints before the run: which tutorial, how much of it, and under what.
+        `version`: TensorFlow's (a TF1 run), Keras's (a Keras run)."""
         v = self.variant
+        under = (f"Keras {version} ({self.backend} backend), its Keras 3 version, with TF {self.era.name}'s data order"
+                 if self.impl == "keras" else f"TensorFlow {version} with TF {self.era.name} semantics")
         return (f"# {v.name} ({v.tutorial}): {len(self.schedule.steps)} of {self.steps_total} steps, "
-                f"seed {self.request.seed}, TensorFlow {tf_version} with TF {self.era.name} semantics"
+                f"seed {self.request.seed}, {under}"
                 + (" (the tutorial's own)" if self.own_era else f" (the tutorial ran on {v.era})")
                 + (f", fixes: {', '.join(self.request.fixes)}" if self.request.fixes else ""))
 
@@ -82,8 +99,19 @@ def resolve(request: RunRequest, inter_op_threads: int = 0) -> Plan:
     unknown = sorted(set(request.fixes) - set(variant.fixes))
     if unknown:
         raise RequestError(f"{variant.name} has no fix {unknown[0]!r}; its fixes: {', '.join(variant.fixes) or 'none'}")
+    if request.impl == "keras":
+        _keras_version_of(variant, request)
     schedule, notes = _cut(variant, request)
     return replace(Plan.of(variant, request, schedule, inter_op_threads), notes=notes)
+
+
+def _keras_version_of(variant: Variant, request: RunRequest) -> None:
+    """A Keras run needs the tutorial's Keras 3 version, which is written for the tutorial's own era."""
+    if variant.keras is None:
+        raise RequestError(f"{variant.name} has no Keras 3 version: run it with impl='tf1' (--impl tf1)")
+    if request.era is not None and eras.get(request.era).behaviour != eras.get(variant.era).behaviour:
+        raise RequestError(f"{variant.name}'s Keras 3 version starts from the initializer of the TF release it ran on "
+                           f"({variant.era}): leave out the era (--tf-semantics) with impl='keras'")
 
 
 def _cut(variant: Variant, request: RunRequest) -> tuple[Schedule, tuple[str, ...]]:

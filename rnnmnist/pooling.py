@@ -2,7 +2,8 @@
 the command line pool by.
 
 Runs pool only as one recipe: the same variant, fixes, era (by behaviour: eras that give the same bits
-here are one) and schedule (a truncated run pools only with runs cut at the same step). Interrupted runs
+here are one), schedule (a truncated run pools only with runs cut at the same step) and implementation
+(the TF1 graph, its Keras 3 version on one backend or another: never seeds of one ensemble). Interrupted runs
 are never seeds. A seed run more than once counts once, as its latest complete run: the same seed gives
 the same curve, and counted twice it would fake a narrower band.
 """
@@ -26,11 +27,13 @@ class Recipe:
     behaviour: tuple       # eras.Era.behaviour: what the era changes in a run here
     schedule: str          # the record's schedule as canonical JSON: steps, batch, cadence
     truncated: bool
+    implementation: str = "tf1"  # tf1, keras, keras-jax (results.implementation_name); records before Keras: tf1
 
 
 def recipe_of(record: dict[str, Any]) -> Recipe:
     return Recipe(record["variant"], tuple(record.get("fixes", ())), eras.get(results.era_name(record)).behaviour,
-                  json.dumps(record["schedule"], sort_keys=True), record["truncated"])
+                  json.dumps(record["schedule"], sort_keys=True), record["truncated"],
+                  results.implementation_name(*results.implementation_of(record)))
 
 
 @dataclass
@@ -74,7 +77,8 @@ def differences(pooled: list[Pool[T]], record_of: Callable[[T], dict[str, Any]])
         return {"variant": record["variant"], "fixes": ", ".join(record.get("fixes", ())) or "none",
                 "era": "TF " + " = ".join(eras.get(results.era_name(record)).alike()),
                 "schedule": f"{len(schedule.steps)} of {record['steps_total']} steps"
-                            + (" (truncated)" if record["truncated"] else "")}
+                            + (" (truncated)" if record["truncated"] else ""),
+                "implementation": results.implementation_name(*results.implementation_of(record))}
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for pool in pooled:
         for item in pool.seeds + [x for x, _ in pool.left_out]:

@@ -11,6 +11,7 @@ import re
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
 from tabulate import tabulate
 
@@ -45,10 +46,17 @@ def era_label(record: dict, variant_era: str) -> str:
     return variant_era if era.behaviour == eras.get(variant_era).behaviour else era.name
 
 
-def collect(directory: Path, only: list[str] | None = None
-            ) -> tuple[dict[tuple[str, tuple[str, ...], str], list[tuple[Path, dict]]], list[Path]]:
-    """Complete, untruncated runs pooled by `rnnmnist.pooling`'s rule, keyed by (variant, fixes, era); and the
-    runs left out (truncated, interrupted, or an earlier run of a seed run again).
+class Key(NamedTuple):
+    """A group of runs in the report: one recipe's seeds."""
+    variant: str
+    fixes: tuple[str, ...]
+    era: str                    # the era its runs behave as (era_label)
+    implementation: str = "tf1"  # what trained them: tf1, keras, keras-jax (results.implementation_name)
+
+
+def collect(directory: Path, only: list[str] | None = None) -> tuple[dict[Key, list[tuple[Path, dict]]], list[Path]]:
+    """Complete, untruncated runs pooled by `rnnmnist.pooling`'s rule, keyed by (variant, fixes, era, implementation);
+    and the runs left out (truncated, interrupted, or an earlier run of a seed run again).
 
     Runs whose eras behave alike here (1.2, 1.4, 1.14) are one group, named after the tutorial's
     own era where it is one of them. `only`: these run files (variant/name.json) and no others.
@@ -64,26 +72,30 @@ def collect(directory: Path, only: list[str] | None = None
     left_out = [path for path, _ in left_out]
     pooled, interrupted = pooling.pools(full, lambda item: item[1])
     left_out += [path for (path, _), _ in interrupted]
-    groups: dict[tuple[str, tuple[str, ...], str], list[tuple[Path, dict]]] = {}
+    groups: dict[Key, list[tuple[Path, dict]]] = {}
     own = {}
     for pool in pooled:
         left_out += [path for (path, _), _ in pool.left_out]
         name = pool.recipe.variant
         own.setdefault(name, registry.load(name).era)
-        key = (name, pool.recipe.fixes, era_label(pool.seeds[0][1], own[name]))
+        key = Key(name, pool.recipe.fixes, era_label(pool.seeds[0][1], own[name]), pool.recipe.implementation)
         if key in groups:
             raise results.ResultsError(f"{directory}: runs of {group_title(*key)} with different schedules "
                                        f"({pool.seeds[0][0].name}, {groups[key][0][0].name}): a tutorial's "
                                        "schedule changed; keep one schedule's runs in one results folder")
         groups[key] = pool.seeds
-    # each variant's own era first, then the others
-    return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] != own[kv[0][0]], kv[0][2]))), left_out
+    # each variant's own era first, then the others; TF1's runs before its Keras version's
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0].variant, kv[0].fixes, kv[0].implementation != "tf1",
+                                                       kv[0].implementation, kv[0].era != own[kv[0].variant],
+                                                       kv[0].era))), left_out
 
 
-def group_title(name: str, fixes: tuple[str, ...], era: str) -> str:
-    """`morvan, TF 0.12 (its own)`: a variant, its fixes and the era its runs behave as."""
+def group_title(name: str, fixes: tuple[str, ...], era: str, implementation: str = "tf1") -> str:
+    """`morvan, TF 0.12 (its own)`: a variant, its fixes and the era its runs behave as; a Keras version's
+    runs say so: `morvan, Keras 3 (tensorflow), TF 0.12 (its own)`."""
     own = registry.load(name).era
-    return f"{titled(name, fixes)}, TF {era}" + (" (its own)" if era == own else "")
+    keras = "" if implementation == "tf1" else f", Keras 3 ({implementation.partition('-')[2] or 'tensorflow'})"
+    return f"{titled(name, fixes)}{keras}, TF {era}" + (" (its own)" if era == own else "")
 
 
 SUMMARY_HEADERS = ["variant", "schedule", "seeds", "inside band", "verdict"]
@@ -108,8 +120,8 @@ def headline(curve: list[Point], result: compare.Comparison) -> list[str]:
     return [f"{compare.LABELS[accuracies[-1].metric]} @ {accuracies[-1].at}", "-", f"{accuracies[-1].value:.6g}"]
 
 
-def plot_name(variant: str, fixes: tuple[str, ...], era: str) -> str:
-    return f"{file_stem(variant, fixes)}_tf{era}.png"
+def plot_name(variant: str, fixes: tuple[str, ...], era: str, implementation: str = "tf1") -> str:
+    return f"{file_stem(variant, fixes)}" + ("" if implementation == "tf1" else f"_{implementation}") + f"_tf{era}.png"
 
 
 CO_MOVEMENT_CHECKPOINTS = 20
@@ -161,9 +173,10 @@ def render(directory: Path, groups: dict, left_out: list[Path]) -> str:
              f"runs in `{directory.name}/`; do not edit it by hand: the same command makes it again from the runs.", ""]
     summary, sections = [], []
     compared: dict[tuple[str, tuple[str, ...]], list[tuple[str, compare.Comparison]]] = defaultdict(list)
-    for (name, fixes, era), runs in groups.items():
-        result, row, section = _group(directory, (name, fixes, era), runs)
-        compared[(name, fixes)].append((era, result))
+    for key, runs in groups.items():
+        result, row, section = _group(directory, key, runs)
+        if key.implementation == "tf1":  # the eras of one implementation against each other
+            compared[(key.variant, key.fixes)].append((key.era, result))
         summary.append(row)
         sections += section
     lines += [tabulate(summary, headers=SUMMARY_HEADERS, tablefmt="github", disable_numparse=True), ""]
@@ -176,14 +189,14 @@ def render(directory: Path, groups: dict, left_out: list[Path]) -> str:
     return "\n".join(lines + sections + [RUNS_LINE.format(" ".join(used)), ""])
 
 
-def _group(directory: Path, key: tuple[str, tuple[str, ...], str], runs: list[tuple[Path, dict]]
+def _group(directory: Path, key: Key, runs: list[tuple[Path, dict]]
            ) -> tuple[compare.Comparison, list[str], list[str]]:
     """One group's comparison, its summary row and its section: what it ran, the verdict, its plot, its runs."""
-    name, fixes, era = key
+    name, fixes, era, implementation = key
     variant = registry.load(name)
     schedule = results.schedule_of(runs[0][1])
     curves, result = pooling.compared(name, fixes, [record for _, record in runs])
-    title = group_title(name, fixes, era)
+    title = group_title(*key)
     row = summary_row(title, schedule.describe(), str(len(runs)), result)
     section = [f"## {title}", "", f"{registry.describe(name)} Schedule: {schedule.describe()}; "
                f"tutorial: {variant.tutorial}; TensorFlow {era} behaviour"
@@ -192,7 +205,7 @@ def _group(directory: Path, key: tuple[str, tuple[str, ...], str], runs: list[tu
     section += _verdict(variant, fixes, result)
     if not result.compared:
         section += _last_reached(curves, runs)
-    png = plot_name(name, fixes, era)
+    png = plot_name(*key)
     if (directory / png).exists():
         section += [f"![{title}]({png})", ""]
     else:
@@ -274,9 +287,9 @@ def plots(directory: Path, groups: dict) -> list[Path]:
     import matplotlib.pyplot as plt
 
     written = []
-    for (name, fixes, era), runs in groups.items():
-        fig = plotting.figure(name, fixes, [record for _, record in runs], title=group_title(name, fixes, era))
-        path = directory / plot_name(name, fixes, era)
+    for key, runs in groups.items():
+        fig = plotting.figure(key.variant, key.fixes, [record for _, record in runs], title=group_title(*key))
+        path = directory / plot_name(*key)
         results.replace_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90, metadata={"Software": None}))
         plt.close(fig)
         written.append(path)

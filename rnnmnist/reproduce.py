@@ -16,7 +16,7 @@ from .console import (BROKEN_PIPE, EXIT_CLUSTER, EXIT_DATA, EXIT_INTERRUPTED, EX
                       one_run)
 from .idx import DataError
 from .plan import Plan, resolve
-from .request import RequestError, RunRequest
+from .request import BACKENDS, IMPLS, JAX_EXTRA, RequestError, RunRequest
 from .places import EVIDENCE, RUNS
 from .settings import SCHEDULER, Settings
 from .usage import Parser, positive, seed
@@ -52,6 +52,11 @@ def parser() -> Parser:
     p.add_argument("--tf-semantics", metavar="RELEASE", choices=list(eras.ERAS), dest="era",
                    help=f"run under another TensorFlow release's data order and default initializer "
                         f"({', '.join(eras.ERAS)}; default: the one the tutorial ran on)")
+    p.add_argument("--impl", choices=IMPLS, default="tf1",
+                   help="tf1: the tutorial's graph in a tf.compat.v1 session (default); keras: its Keras 3 version "
+                        "(docs/keras.md), on the same batches, printing the same lines")
+    p.add_argument("--backend", choices=BACKENDS,
+                   help=f"with --impl keras: Keras 3's backend (default tensorflow; jax needs {JAX_EXTRA})")
     p.add_argument("--fix", action="append", default=[], metavar="NAME",
                    help="switch off one of the tutorial's bugs (e.g. softmax for softmax-bug); repeatable")
     p.add_data_dir()
@@ -95,7 +100,8 @@ def _plans(args, p: Parser, data_dir: Path, given: Settings) -> list[Plan]:
             try:
                 plan = resolve(RunRequest.build(name, first + k, steps=args.steps, epochs=epochs, fixes=tuple(args.fix),
                                                 data_dir=data_dir, out=args.out, tensorboard=args.tensorboard,
-                                                era=args.era, checkpoint=args.checkpoint, settings=given))
+                                                era=args.era, checkpoint=args.checkpoint, impl=args.impl,
+                                                backend=args.backend, settings=given))
             except RequestError as e:
                 p.error(str(e))
             if k == 0:
@@ -137,7 +143,12 @@ def _prepare(argv: list[str] | None) -> int | tuple[list[Plan], object, bool]:
     plans = _plans(args, p, data_dir, given)  # usage errors before any fetch
     on_workers = bool(args.scheduler) or (args.jobs > 1 and len(plans) > 1)
     if not on_workers:  # TensorFlow now, where a signal still ends the start-up at once (rnnmnist.lazytf)
-        from . import tfcompat  # noqa: F401
+        if args.impl == "keras":  # never TF1 semantics here: Keras 3 cannot run beside them
+            from . import kerasrunner
+            if kerasrunner.runs_here(plans[0].backend):  # else api.execute gives each run a process of its own
+                kerasrunner.import_keras(plans[0].backend)
+        else:
+            from . import tfcompat  # noqa: F401
     code = _mnist(data_dir, args, given, on_workers)
     return code if code is not None else (plans, args, on_workers)
 
@@ -157,6 +168,8 @@ def _check(args, p: Parser) -> None:
     if args.scheduler and args.jobs > 1:
         p.error(f"give --jobs or --scheduler (here {args.scheduler}, perhaps from ${SCHEDULER}), not both: a cluster "
                 f"runs as many at once as its workers have threads")
+    if args.backend and args.impl != "keras":
+        p.error(f"--backend {args.backend} is Keras 3's backend: give it with --impl keras")
     if args.seed is not None and args.seed + args.seeds > 2 ** 31:
         p.error(f"--seed {args.seed} --seeds {args.seeds} would run seeds past 2**31 - 1: give a smaller --seed")
     for name in (known if args.variant == "all" else [args.variant]):
@@ -186,7 +199,7 @@ def _mnist(data_dir: Path, args, given: Settings, on_workers: bool) -> int | Non
 
 def _in_turn(plans: list[Plan], args, stop: stopping.Stop) -> int:
     from . import api
-    from .runner import NonFiniteLoss
+    from .loop import NonFiniteLoss
     echo, runs = _echo_to(stop), []
     try:
         for i, plan in enumerate(plans):

@@ -5,6 +5,7 @@ gets it as JSON. Nothing is rebuilt into command-line text or passed through the
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -17,6 +18,9 @@ from .settings import DEFAULT_DATA_DIR, Settings
 from .spec import titled
 
 PATHS = ("data_dir", "out", "tensorboard", "checkpoint")
+IMPLS = ("tf1", "keras")               # the TF1 graph in a tf.compat.v1 session; the tutorial in today's Keras 3
+BACKENDS = ("tensorflow", "jax")       # Keras 3's backends a Keras run can train on
+JAX_EXTRA = 'pip install -e ".[jax]"'
 
 
 class RequestError(ValueError):
@@ -36,6 +40,8 @@ class RunRequest:
     checkpoint: Path | None = None    # save the trained model in a new directory of its own under DIR/<variant>/
     inter_op_threads: int = 0         # the session's inter-op threads (0: one per core)
     era: str | None = None            # the TensorFlow release's behaviour to run under (None: the tutorial's own)
+    impl: str = "tf1"                 # "tf1": the tutorial's graph; "keras": its Keras 3 version (variant.keras)
+    backend: str | None = None        # a Keras run's Keras 3 backend (build() makes None "tensorflow"); TF1: None
 
     @classmethod
     def build(cls, variant: str, seed: int | None = None, *, settings: Settings = Settings(),
@@ -63,6 +69,7 @@ class RunRequest:
         era = kwargs.get("era")
         if era is not None and (not isinstance(era, str) or era not in eras.ERAS):
             raise RequestError(f"unknown TensorFlow era {era!r}; known: {', '.join(eras.ERAS)}")
+        _implementation(kwargs)
         kwargs.setdefault("inter_op_threads", settings.threads)
         if kwargs.get("data_dir") is None:
             kwargs["data_dir"] = settings.data_dir
@@ -102,6 +109,25 @@ class RunRequest:
     @classmethod
     def from_json(cls, text: str) -> "RunRequest":
         return cls.from_dict(json.loads(text))
+
+
+def _implementation(kwargs: dict[str, Any]) -> None:
+    """`impl` and `backend` checked, a Keras run's backend made explicit (None: tensorflow)."""
+    impl, backend = kwargs.get("impl", "tf1"), kwargs.get("backend")
+    if not isinstance(impl, str) or impl not in IMPLS:
+        raise RequestError(f"impl must be one of {', '.join(IMPLS)}, got {impl!r}")
+    if impl == "tf1":
+        if backend is not None:
+            raise RequestError(f"backend {backend!r} is a Keras 3 backend: give it with impl='keras' (--impl keras)")
+        return
+    backend = "tensorflow" if backend is None else backend
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise RequestError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "jax" and importlib.util.find_spec("jax") is None:
+        raise RequestError(f"the jax backend needs JAX, which is not installed: {JAX_EXTRA}")
+    if kwargs.get("tensorboard") is not None:
+        raise RequestError("tensorboard is written by TF1 runs only: leave it out with impl='keras' (--impl keras)")
+    kwargs["impl"], kwargs["backend"] = impl, backend
 
 
 def _whole(name: str, value: Any) -> int | None:

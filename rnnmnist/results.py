@@ -110,7 +110,24 @@ def redo_command(request: "RunRequest") -> str:
         words += ["--fix", fix]
     if request.era is not None:
         words += ["--tf-semantics", request.era]
+    if request.impl != "tf1":
+        words += ["--impl", request.impl]
+    if request.backend not in (None, "tensorflow"):
+        words += ["--backend", request.backend]
     return " ".join(words)
+
+
+def implementation_of(record: dict[str, Any]) -> tuple[str, str | None]:
+    """What trained a saved run: ("tf1", None), ("keras", "tensorflow"), ("keras", "jax"). Records from before
+    Keras runs are TF1's."""
+    request = record.get("request") or {}
+    impl = request.get("impl", "tf1")
+    return impl, (request.get("backend") or "tensorflow") if impl == "keras" else None
+
+
+def implementation_name(impl: str, backend: str | None) -> str:
+    """tf1, keras (its TensorFlow backend), keras-jax: how file names and report titles tell them apart."""
+    return impl if backend in (None, "tensorflow") else f"{impl}-{backend}"
 
 
 def era_name(record: dict[str, Any]) -> str:
@@ -146,17 +163,20 @@ def to_jsonable(obj: Any) -> Any:
 
 def save(record: dict[str, Any], out: Path) -> Path:
     """Write `record`, sealed with its checksum, to
-    out/<variant>/<UTC time>_seed<seed>[_fix-NAME][_truncated][_interrupted].json, atomically."""
+    out/<variant>/<UTC time>_seed<seed>[_fix-NAME][_keras|_keras-jax][_truncated][_interrupted].json, atomically."""
     directory = out / record["variant"]
-    stem = run_stem(record["seed"], record.get("fixes", []), record["truncated"], record.get("status") == INTERRUPTED)
+    stem = run_stem(record["seed"], record.get("fixes", []), record["truncated"], record.get("status") == INTERRUPTED,
+                    implementation=implementation_name(*implementation_of(record)))
     record = dict(record, checksum="")
     record["checksum"] = checksum(record)
     return write_json(directory, stem, record)
 
 
-def run_stem(seed: int, fixes, truncated: bool, interrupted: bool, era: str | None = None) -> str:
-    """A run's name in files: <UTC time>_seed<N>[_fix-NAME][_tf<era>][_truncated][_interrupted]."""
+def run_stem(seed: int, fixes, truncated: bool, interrupted: bool, era: str | None = None,
+             implementation: str = "tf1") -> str:
+    """A run's name in files: <UTC time>_seed<N>[_fix-NAME][_tf<era>][_keras|_keras-jax][_truncated][_interrupted]."""
     return (f"{utc_stamp()}_{file_stem(f'seed{seed}', fixes)}" + (f"_tf{era}" if era else "")
+            + ("" if implementation == "tf1" else f"_{implementation}")
             + ("_truncated" if truncated else "") + ("_interrupted" if interrupted else ""))
 
 

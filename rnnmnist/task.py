@@ -29,7 +29,8 @@ from typing import Any
 from . import cpu
 from .messages import Document, Failure, Job, Line, Points, StopRun, TaskEvent, TaskResult, from_run
 
-CHECKED = ("rnnmnist", "tensorflow", "tf-keras")  # a worker must have these as the client has them
+CHECKED = ("rnnmnist", "tensorflow", "tf-keras", "keras")  # a worker must have these as the client has them
+JAX = ("jax", "jaxlib")     # and these too, for a Keras run on the JAX backend
 REASON_TIMEOUT_S = 5        # for the scheduler to say why the client stopped
 
 
@@ -46,7 +47,7 @@ def software() -> dict[str, str]:
     """What a worker must share with the client: the versions, and rnnmnist's own sources by digest."""
     from . import __version__, identity
     found = {}
-    for name in CHECKED[1:]:
+    for name in CHECKED[1:] + JAX:
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -54,9 +55,14 @@ def software() -> dict[str, str]:
     return {"rnnmnist": f"{__version__} (sources {identity.sources_sha256()[:12]})", **found}
 
 
+def checked(jobs) -> tuple[str, ...]:
+    """The software a worker must share with the client for these jobs: JAX's too if one runs on it."""
+    return CHECKED + (JAX if any(job.request.backend == "jax" for job in jobs) else ())
+
+
 def mismatch(theirs: dict[str, str], ours: dict[str, str], where: str) -> str | None:
-    """One line on what differs between a worker's software and this machine's, or None."""
-    for name in CHECKED:
+    """One line on what differs between a worker's software and this machine's (`ours`: what is checked), or None."""
+    for name in ours:
         if theirs.get(name) != ours.get(name):
             return (f"the Dask worker {where} has {name} {theirs.get(name)} where this machine has {ours.get(name)}: "
                     f"install the same there (pip install -e . in a clone of the same commit), or stop that worker")

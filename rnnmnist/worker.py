@@ -6,7 +6,9 @@ what stopped the client). Writes JSON lines on stdout (`rnnmnist.messages`): a `
 the run prints, `Points` for the numbers it records, each before the line that prints them (the
 client keeps them: stopped at once, it saves them as an interrupted run), then its `Document`, or a
 `Failure` with a non-zero exit code. Neither this process nor its starter saves anything: the run
-goes back to the client, which saves it.
+goes back to the client, which saves it. A Keras run here never imports rnnmnist.tfcompat, and its
+backend is set before Keras's first import (rnnmnist.kerasrunner.prepare). A `bare` job (a Python
+`train` handed to a process of its own, rnnmnist.ownprocess) prints only the tutorial's lines.
 """
 from __future__ import annotations
 
@@ -33,18 +35,21 @@ def _listen_to_starter(stop: stopping.Stop) -> None:
 
 def main() -> int:
     from .idx import DataError
-    from .console import EXIT_DATA, EXIT_INTERRUPTED, EXIT_NAN, one_run
-    from .runner import NonFiniteLoss
+    from .console import EXIT_DATA, EXIT_INTERRUPTED, EXIT_NAN
+    from .loop import NonFiniteLoss
 
     job = Job.from_json(sys.stdin.readline())
     tflogs.show(job.verbose)  # before TensorFlow's import
     plan = resolve(job.request, job.inter_op_threads)  # the threads: its share of the worker's cores
+    if plan.impl == "keras":
+        from . import kerasrunner
+        kerasrunner.prepare(plan.backend)  # before Keras's first import
     stop = stopping.Stop()
     threading.Thread(target=_listen_to_starter, args=(stop,), daemon=True).start()
 
     with stopping.on_signals(stop):  # a signal sent to this process itself
         try:
-            run = one_run(plan, lambda line: emit(Line(line)), stop, quiet=job.quiet, on_record=_Sending(plan))
+            run = _run(job, plan, stop)
         except stopping.StopNow as e:  # two signals before its first step: nothing to send
             return EXIT_INTERRUPTED.get(str(e), 1)
         except DataError as e:
@@ -55,6 +60,17 @@ def main() -> int:
             return EXIT_NAN
     emit(Document(run.with_invoked_as(None).to_record()))  # the client stamps what was typed: this process was not typed
     return EXIT_INTERRUPTED.get(run.interrupted, 1) if run.interrupted else 0
+
+
+def _run(job: Job, plan, stop: stopping.Stop):
+    """The run, with its header and comparison as the command line shows them, or bare (its lines alone)."""
+    from .console import one_run
+    say = lambda line: emit(Line(line))  # noqa: E731
+    if job.bare:
+        from . import api
+        return api.execute(plan, echo=None if job.quiet else say, progress=None if job.quiet else sys.stderr,
+                           stop=stop, on_record=_Sending(plan))
+    return one_run(plan, say, stop, quiet=job.quiet, on_record=_Sending(plan))
 
 
 def emit(message) -> None:
@@ -74,9 +90,8 @@ class _Sending:
 
     def _provenance(self) -> dict:
         """Where the run trains, as its document will say."""
-        from .results import provenance
-        from .tfcompat import tf
-        return provenance(tf.__version__, session_threads=self.plan.session_threads)
+        from .api import provenance
+        return provenance(self.plan)
 
 
 if __name__ == "__main__":

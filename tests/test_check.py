@@ -25,7 +25,7 @@ def committed(name: str) -> tuple[Path, dict]:
     """The latest committed seed of the variant under its own era."""
     variant = registry.load(name)
     groups, _ = report.collect(EVIDENCE, only=[f"{name}/{p.name}" for p in (EVIDENCE / name).glob("*.json")])
-    return groups[(name, (), variant.era)][-1]
+    return groups[(name, (), variant.era, "tf1")][-1]
 
 
 def with_noise(lines: list[str]) -> list[str]:

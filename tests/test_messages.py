@@ -24,8 +24,9 @@ requests = st.builds(RunRequest, variant=texts, seed=st.integers(0, 2 ** 31 - 1)
                      steps=st.none() | st.integers(1, 10 ** 6), epochs=st.none() | st.integers(1, 100),
                      fixes=st.lists(texts, max_size=3).map(tuple), data_dir=paths, out=st.none() | paths,
                      tensorboard=st.none() | paths, checkpoint=st.none() | paths,
-                     inter_op_threads=st.integers(0, 64), era=st.none() | texts)
-jobs = st.builds(messages.Job, requests, st.booleans(), st.integers(0, 64), st.booleans())
+                     inter_op_threads=st.integers(0, 64), era=st.none() | texts, impl=texts,
+                     backend=st.none() | texts)
+jobs = st.builds(messages.Job, requests, st.booleans(), st.integers(0, 64), st.booleans(), st.booleans())
 points = st.builds(messages.Points, st.lists(documents, max_size=3).map(tuple), st.integers(0, 10 ** 6), seconds,
                    seconds, st.none() | documents)
 from_run = st.one_of(st.builds(messages.Line, texts), points, st.builds(messages.Document, documents),
@@ -59,7 +60,8 @@ def test_any_other_line_on_a_runs_stdout_is_not_a_message(line):
 def test_the_wire_is_what_the_protocol_says():
     request = RunRequest.build("static-split", 7, steps=3, fixes=(), era="1.2", data_dir="d", out=None)
     job = messages.Job(request, quiet=True, inter_op_threads=2)
-    assert job.to_dict() == {"request": request.to_dict(), "quiet": True, "inter_op_threads": 2, "verbose": False}
+    assert job.to_dict() == {"request": request.to_dict(), "quiet": True, "inter_op_threads": 2, "verbose": False,
+                            "bare": False}
     assert messages.StopRun("SIGTERM").to_dict() == {"stop": "SIGTERM"}
     first = messages.Points(({"step": 1},), 1, 0.5, 0.75, {"host": "h"})
     later = messages.Points(({"step": 2},), 2, 1.0, 1.5)

@@ -137,7 +137,7 @@ def here_provenance() -> dict:
 
 def test_the_committed_run_is_repeated_bit_for_bit_only_on_its_own_instruction_set(fresh_static_split):
     groups, _ = report.collect(REPO / "results")  # complete runs, the latest of each seed
-    record = next((r for _, r in groups.get(("static-split", (), "1.2"), []) if r["seed"] == 0), None)
+    record = next((r for _, r in groups.get(("static-split", (), "1.2", "tf1"), []) if r["seed"] == 0), None)
     if record is None:
         pytest.skip("no committed static-split run of seed 0")
     from rnnmnist import eras
@@ -186,9 +186,9 @@ def test_each_new_run_records_its_cpu_identity():
 
 def test_committed_seeds_together_agree_with_the_documented_numbers():
     groups, _ = report.collect(REPO / "results")
-    assert len(groups[("softmax-bug", ("softmax",), "1.14")]) >= 2  # the corrected graph, for comparison
+    assert len(groups[("softmax-bug", ("softmax",), "1.14", "tf1")]) >= 2  # the corrected graph, for comparison
     for (name, era), (verdict, min_seeds) in ENSEMBLE_EXPECTED.items():
-        runs = groups[(name, (), era)]
+        runs = groups[(name, (), era, "tf1")]
         curves = [results.curve_of(record) for _, record in runs]
         sizes = results.schedule_of(runs[0][1]).sample_sizes()
         result = compare.ensemble(curves, registry.load(name).reference, sizes)

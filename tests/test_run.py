@@ -86,3 +86,16 @@ def test_a_request_is_resolved_once_and_its_mistakes_said_in_one_line():
         resolve(RunRequest.build("morvan", 1, fixes=("softmax",), out=None))
     (note,) = resolve(RunRequest.build("morvan", 1, steps=5000, out=None)).notes
     assert note == "morvan has 782 steps: --steps 5000 runs all 782"
+
+
+def test_a_keras_runs_record_reads_back_too(tiny_mnist):
+    """What a Keras run's record adds (the request's impl and backend, the implementation in its provenance)
+    reads back field for field; the Keras training itself is tests/test_keras_runs.py's, in processes of its own."""
+    tf1 = api.execute(resolve(RunRequest.build("morvan", 2, steps=3, data_dir=tiny_mnist, out=None)), echo=None,
+                      progress=None)
+    assert tf1.provenance["implementation"] == {"impl": "tf1"}
+    plan = resolve(RunRequest.build("morvan", 2, steps=3, data_dir=tiny_mnist, out=None, impl="keras", backend="jax"))
+    provenance = dict(tf1.provenance, implementation={"impl": "keras", "backend": "jax", "keras": "3", "jax": "0"})
+    run = Run.finished(plan, tf1.curve, provenance, "python: rnnmnist.train(...)")
+    round_trips(run)
+    assert run.to_record()["request"]["impl"] == "keras" and run.to_record()["request"]["backend"] == "jax"
