@@ -110,6 +110,10 @@ def test_the_redo_command_and_the_run_name_say_the_implementation():
     keras = resolve(RunRequest.build("morvan", 3, impl="keras", out=None))
     assert results.redo_command(keras.request).endswith("--seed 3 --impl keras") and keras.run_name().endswith("_keras")
     assert "--impl" not in results.redo_command(RunRequest.build("morvan", 3, out=None))
+    from rnnmnist import task
+    from rnnmnist.messages import Job
+    assert "keras" in task.CHECKED and task.checked([Job(keras.request)]) == task.CHECKED  # a worker's Keras, always
+    assert task.checked([Job(keras.request), Job(plan.request)]) == task.CHECKED + task.JAX  # and its JAX for jax runs
 
 
 # ---- real Keras runs, each in a process of its own ----------------------------------------------------
@@ -193,27 +197,21 @@ def test_keras_runs_print_the_tf1_runs_lines_at_the_same_moments_and_repeat_with
     assert keras["static-split"][0]["curve"] == keras["static-split"][1]["curve"]  # seeded: the same curve again
 
 
-def test_a_keras_run_on_the_jax_backend_in_its_own_process(tmp_path, mnist_dir):
+def test_keras_seeds_on_two_jobs_on_the_jax_backend(tmp_path, mnist_dir):
+    """--seeds with --jobs: each run in a worker process of its own, its backend set there before Keras's import;
+    the workers must have this machine's Keras and JAX."""
     pytest.importorskip("jax")
-    ran = reproduce("--variant", "morvan", "--impl", "keras", "--backend", "jax", "--steps", "2", "--data-dir",
-                    str(mnist_dir), "--out", str(tmp_path / "runs"), "--quiet", cwd=tmp_path)
+    ran = reproduce("--variant", "morvan", "--impl", "keras", "--backend", "jax", "--seeds", "2", "--jobs", "2",
+                    "--steps", "2", "--data-dir", str(mnist_dir), "--out", str(tmp_path / "runs"), cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
-    (path,) = (tmp_path / "runs" / "morvan").glob("*.json")
-    record = results.load(path)
-    assert path.name.endswith("_seed1_keras-jax_truncated.json")
-    implementation = record["provenance"]["implementation"]
-    assert implementation["backend"] == "jax" and implementation["jax"] and implementation["keras"].startswith("3.")
-    assert record["command"].endswith("--impl keras --backend jax") and record["curve"][0]["at"] == 0
-
-
-def test_keras_seeds_on_two_jobs(tmp_path, mnist_dir):
-    ran = reproduce("--variant", "morvan", "--impl", "keras", "--seeds", "2", "--jobs", "2", "--steps", "2",
-                    "--data-dir", str(mnist_dir), "--out", str(tmp_path / "runs"), cwd=tmp_path)
-    assert ran.returncode == 0, ran.stderr
-    assert sum(line.startswith("[morvan seed 1] # morvan (") and "Keras 3." in line for line in ran.stdout.splitlines())
+    assert any(line.startswith("[morvan seed 1] # morvan (") and "(jax backend)" in line
+               for line in ran.stdout.splitlines()), ran.stdout
     paths = sorted((tmp_path / "runs" / "morvan").glob("*.json"))
-    assert len(paths) == 2 and all(p.name.endswith("_keras_truncated.json") for p in paths)
+    assert len(paths) == 2 and all(p.name.endswith("_keras-jax_truncated.json") for p in paths)
     records = [results.load(p) for p in paths]
     assert sorted(r["seed"] for r in records) == [1, 2]
-    assert all(r["provenance"]["implementation"]["impl"] == "keras" for r in records)
-    assert "morvan: 2 seeds against" in ran.stdout  # pooled: one recipe, the Keras version's
+    for record in records:
+        implementation = record["provenance"]["implementation"]
+        assert implementation["backend"] == "jax" and implementation["jax"] and implementation["keras"].startswith("3.")
+        assert record["command"].endswith("--impl keras --backend jax") and record["curve"][0]["at"] == 0
+    assert "morvan: 2 seeds against" in ran.stdout  # pooled: one recipe, the Keras version's on JAX
