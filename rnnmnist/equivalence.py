@@ -217,13 +217,10 @@ def compare(tf1: dict, ker: dict, mode: str) -> list[Row]:
 def check(cases: list[tuple[str, tuple[str, ...]]], steps: int = DEFAULT_STEPS, backend: str = "tensorflow",
           data_dir: Path | None = None, seed: int | None = None) -> list[Table]:
     """Check (a)-(c) for each (variant, fixes); one table per case. Raises SideFailed if a side fails."""
-    from .dataset import default_data_dir
-    data_dir = Path(data_dir or default_data_dir())
-    specs = [dict(variant=v, fixes=list(f), seed=registry.load(v).seed if seed is None else seed) for v, f in cases]
+    specs = [_case(v, f, seed) for v, f in cases]
     with tempfile.TemporaryDirectory(prefix="rnnmnist-equivalence-") as tmp:
         directory = Path(tmp)
-        (directory / "cases.json").write_text(json.dumps(dict(cases=specs, steps=steps, data_dir=str(data_dir),
-                                                              modes=list(MODES[backend]))))
+        _write_cases(directory, specs, steps, data_dir, list(MODES[backend]))
         _run_side(directory, "tf1", {})
         _run_side(directory, "keras", {"KERAS_BACKEND": backend, "TF_USE_LEGACY_KERAS": "0"})
         tables = []
@@ -239,6 +236,32 @@ def check(cases: list[tuple[str, tuple[str, ...]]], steps: int = DEFAULT_STEPS, 
                 table.rows.extend(rows if not table.rows else rows[1:])  # (a) once: the same model in each mode
             tables.append(table)
     return tables
+
+
+def _case(variant: str, fixes, seed: int | None) -> dict:
+    return dict(variant=variant, fixes=list(fixes), seed=registry.load(variant).seed if seed is None else seed)
+
+
+def _write_cases(directory: Path, specs: list[dict], steps: int, data_dir: Path | None, modes: list[str]) -> None:
+    from .settings import Settings
+    data_dir = Path(data_dir or Settings.read().data_dir)  # RNNMNIST_DATA_DIR, as the runner's
+    (directory / "cases.json").write_text(json.dumps(dict(cases=specs, steps=steps, data_dir=str(data_dir),
+                                                          modes=modes)))
+
+
+def tf1_side(variant: str, fixes=(), steps: int = DEFAULT_STEPS, data_dir: Path | None = None,
+             seed: int | None = None) -> dict[str, np.ndarray]:
+    """The TF1 side's arrays for one tutorial (see the module's docstring), computed in a process of its own.
+
+    This process imports no TensorFlow for it, so it stays free to run Keras 3 (notebooks/tf1_to_keras.ipynb).
+    Raises SideFailed if the TF1 process fails.
+    """
+    with tempfile.TemporaryDirectory(prefix="rnnmnist-equivalence-") as tmp:
+        directory = Path(tmp)
+        _write_cases(directory, [_case(variant, fixes, seed)], steps, data_dir, [])
+        _run_side(directory, "tf1", {})
+        with np.load(directory / "0.tf1.npz") as arrays:
+            return dict(arrays)
 
 
 def _parser() -> argparse.ArgumentParser:

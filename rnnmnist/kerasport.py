@@ -7,9 +7,10 @@ rnnmnist.tfcompat was not imported (rnnmnist.equivalence runs each side in its o
 from __future__ import annotations
 
 import math
+import os
 import sys
 
-from . import eras
+from . import eras, tflogs
 
 
 def keras():
@@ -17,7 +18,10 @@ def keras():
     if "rnnmnist.tfcompat" in sys.modules:
         raise RuntimeError("Keras 3 cannot run in a process with TF1 semantics (rnnmnist.tfcompat was imported): "
                            "build the Keras model in a process of its own (python -m rnnmnist.equivalence)")
-    import keras as k
+    if not tflogs.shown:  # as rnnmnist.tfcompat: no TensorFlow start-up noise (in a notebook's output too)
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with tflogs.quiet_fd2(not tflogs.shown and "keras" not in sys.modules):
+        import keras as k
     return k
 
 

@@ -10,10 +10,7 @@ import (`rnnmnist.tflogs`: the CLIs' --verbose, $RNNMNIST_VERBOSE).
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-import tempfile
 import warnings
 
 from . import tflogs
@@ -32,29 +29,7 @@ if not VERBOSE:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-@contextlib.contextmanager
-def _quiet_fd2(quiet: bool):
-    """Hide what TensorFlow's C++ side writes to fd 2 while it loads; replay it on failure."""
-    if not quiet:
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        except Exception:  # a failure, not an interrupt (Ctrl-C ends in one line, without TensorFlow's noise)
-            os.dup2(saved, 2)
-            sink.seek(0)
-            sys.stderr.write(sink.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-with _quiet_fd2(not VERBOSE):
+with tflogs.quiet_fd2(not VERBOSE):
     import tensorflow as tf  # noqa: E402
     v1 = tf.compat.v1
     if not VERBOSE:  # before disable_v2_behavior, which logs a deprecation (to a notebook's output too)
