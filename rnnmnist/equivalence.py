@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from . import registry, weightmap
+from .settings import Settings
 from .spec import titled
 
 # The Keras modes each backend is checked in: its eager loop and its compiled one.
@@ -216,9 +217,11 @@ def compare(tf1: dict, ker: dict, mode: str) -> list[Row]:
 
 def check(cases: list[tuple[str, tuple[str, ...]]], steps: int = DEFAULT_STEPS, backend: str = "tensorflow",
           data_dir: Path | None = None, seed: int | None = None) -> list[Table]:
-    """Check (a)-(c) for each (variant, fixes); one table per case. Raises SideFailed if a side fails."""
-    from .dataset import default_data_dir
-    data_dir = Path(data_dir or default_data_dir())
+    """Check (a)-(c) for each (variant, fixes); one table per case. Raises SideFailed if a side fails.
+
+    `data_dir`: MNIST's directory (default: the environment's, rnnmnist.settings).
+    """
+    data_dir = Path(data_dir or Settings.read().data_dir)
     specs = [dict(variant=v, fixes=list(f), seed=registry.load(v).seed if seed is None else seed) for v, f in cases]
     with tempfile.TemporaryDirectory(prefix="rnnmnist-equivalence-") as tmp:
         directory = Path(tmp)
