@@ -33,10 +33,16 @@ def tf1_lstm_initializer(n_input: int, units: int, era: str):
     uniform_unit_scaling (limit sqrt(3 / (n_input + units))). Keras's defaults differ (glorot over
     [n_input, 4u] alone for `kernel`, orthogonal for `recurrent_kernel`): both halves get the joint
     limit here, so the Keras model starts from TF1's distribution.
+
+    The variants pass this one initialiser for both halves. A Keras 3 initialiser seeded with an
+    integer or None draws the same numbers at every call: the recurrent kernel would repeat the
+    kernel (entry for entry where n_input == units, as in morvan). A SeedGenerator (seeded from
+    keras.utils.set_random_seed) moves on at each call, so the halves are drawn apart.
     """
     fan_in, fan_out = n_input + units, 4 * units
     if eras.get(era).lstm_kernel_initializer == eras.UNIFORM_UNIT_SCALING:
         limit = math.sqrt(3 / fan_in)
     else:
         limit = math.sqrt(6 / (fan_in + fan_out))
-    return keras().initializers.RandomUniform(-limit, limit)
+    k = keras()
+    return k.initializers.RandomUniform(-limit, limit, seed=k.random.SeedGenerator())
