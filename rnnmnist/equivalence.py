@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from . import registry, weightmap
+from .settings import Settings
 from .spec import titled
 
 # The Keras modes each backend is checked in: its eager loop and its compiled one.
@@ -127,6 +128,11 @@ def _tf1_side(case: dict, steps: int, data_dir: Path, out: Path) -> None:
 
 # ---- a Keras side (a process of one Keras backend, TF1 semantics never imported) -------------------
 
+def keras_weights(model) -> dict:
+    """A Keras model's weights by "layer/weight", as KerasPort.tf1_variables and rnnmnist.weightmap name them."""
+    return {f"{layer.name}/{v.name}": v for layer in model.layers for v in layer.weights}
+
+
 def _keras_side(case: dict, mode: str, tf1: Path, out: Path) -> None:
     from .kerasport import keras
     k = keras()
@@ -134,7 +140,7 @@ def _keras_side(case: dict, mode: str, tf1: Path, out: Path) -> None:
     port = registry.load(case["variant"]).keras(frozenset(case["fixes"]))
     model = port.model
     model.compile(optimizer=port.optimizer, loss=port.loss, run_eagerly=mode == "eager", jit_compile=mode == "jit")
-    held = {f"{layer.name}/{v.name}": v for layer in model.layers for v in layer.weights}
+    held = keras_weights(model)
     arrays = {"map": np.array(port.tf1_variables), "lstm": np.array(port.lstm),
               "forget_bias": np.float32(port.forget_bias), "unlike": np.array(port.unlike), "keras_names": np.array(list(held)),
               **{f"k0_{j}": k.ops.convert_to_numpy(v) for j, v in enumerate(held.values())}}
@@ -163,29 +169,50 @@ def _side_main(side: str, directory: Path) -> None:
     spec = json.loads((directory / "cases.json").read_text())
     if side == "tf1":
         for i, case in enumerate(spec["cases"]):
-            _tf1_side(case, spec["steps"], Path(spec["data_dir"]), directory / f"{i}.tf1.npz")
+            _tf1_side(case, case.get("steps", spec["steps"]), Path(spec["data_dir"]), directory / f"{i}.tf1.npz")
         return
-    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
-        import tensorflow as tf
-        tf.config.threading.set_intra_op_parallelism_threads(1)  # as the TF1 session: one reduction order
+    one_reduction_order()
     for i, case in enumerate(spec["cases"]):
         for mode in spec["modes"]:
             _keras_side(case, mode, directory / f"{i}.tf1.npz", directory / f"{i}.{_file(mode)}.npz")
+
+
+def one_reduction_order() -> None:
+    """In a Keras process on the TensorFlow backend: one thread per op, as the TF1 session, so one order of summation."""
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+
+
+def keras_env(backend: str) -> dict[str, str]:
+    """The environment of a Keras side: its backend, and Keras 3 (not tf-keras) behind tf.keras."""
+    return {"KERAS_BACKEND": backend, "TF_USE_LEGACY_KERAS": "0"}
 
 
 def _file(mode: str) -> str:
     return mode.replace(".", "_")
 
 
-def _run_side(directory: Path, side: str, env: dict[str, str]) -> None:
-    done = subprocess.run([sys.executable, "-m", "rnnmnist.equivalence", "--side", side, str(directory)],
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env}, capture_output=True, text=True)
+def write_cases(directory: Path, specs: list[dict], steps: int, data_dir: Path, modes: list[str]) -> None:
+    """cases.json, what the sides read: each case a dict(variant=, fixes=[...], seed=[, steps=N: not `steps`])."""
+    (directory / "cases.json").write_text(json.dumps(dict(cases=specs, steps=steps, data_dir=str(data_dir),
+                                                          modes=modes)))
+
+
+def run_side(directory: Path, side: str, env: dict[str, str] | None = None, module: str = __name__) -> None:
+    """`python -m <module> --side <side> <directory>` in a process of its own; raises SideFailed if it fails.
+
+    The TF1 side is this module's; another module (rnnmnist.pitfalls.migration) may run its own Keras side.
+    """
+    done = subprocess.run([sys.executable, "-m", module, "--side", side, str(directory)],
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}, capture_output=True, text=True)
     if done.returncode:
         lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
         raise SideFailed(f"the {side} side failed: {lines[-1]}\n" + "\n".join(lines[-30:]))
 
 
-def _largest(a, b) -> float:
+def largest(a, b) -> float:
+    """The largest absolute difference between two arrays (0 for empty ones)."""
     return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)))) if np.size(a) else 0.0
 
 
@@ -206,26 +233,27 @@ def compare(tf1: dict, ker: dict, mode: str) -> list[Row]:
         return rows + [Row(f"({c}) {mode}: not run, (a) failed", np.inf, 0) for c in "bc"]
     steps = len(tf1["loss"])
     return rows + [
-        Row(f"(b) {mode}: output on the first batch", _largest(ker["output"], tf1["output"]), TOLERANCES["output"]),
-        Row(f"(c) {mode}: loss, steps 1-{steps}", _largest(ker["loss"], tf1["loss"]), TOLERANCES["loss"]),
+        Row(f"(b) {mode}: output on the first batch", largest(ker["output"], tf1["output"]), TOLERANCES["output"]),
+        Row(f"(c) {mode}: loss, steps 1-{steps}", largest(ker["loss"], tf1["loss"]), TOLERANCES["loss"]),
         Row(f"(c) {mode}: every weight after each step",
-            max(_largest(ker[f"w{i}_{k}"], tf1[f"w{i}_{k}"]) for i in range(1, steps + 1) for k in range(n)),
+            max(largest(ker[f"w{i}_{k}"], tf1[f"w{i}_{k}"]) for i in range(1, steps + 1) for k in range(n)),
             TOLERANCES["weights"]),
     ]
 
 
 def check(cases: list[tuple[str, tuple[str, ...]]], steps: int = DEFAULT_STEPS, backend: str = "tensorflow",
           data_dir: Path | None = None, seed: int | None = None) -> list[Table]:
-    """Check (a)-(c) for each (variant, fixes); one table per case. Raises SideFailed if a side fails."""
-    from .dataset import default_data_dir
-    data_dir = Path(data_dir or default_data_dir())
-    specs = [dict(variant=v, fixes=list(f), seed=registry.load(v).seed if seed is None else seed) for v, f in cases]
+    """Check (a)-(c) for each (variant, fixes); one table per case. Raises SideFailed if a side fails.
+
+    `data_dir`: MNIST's directory (default: the environment's, rnnmnist.settings).
+    """
+    data_dir = Path(data_dir or Settings.read().data_dir)
+    specs = [_case(v, f, seed) for v, f in cases]
     with tempfile.TemporaryDirectory(prefix="rnnmnist-equivalence-") as tmp:
         directory = Path(tmp)
-        (directory / "cases.json").write_text(json.dumps(dict(cases=specs, steps=steps, data_dir=str(data_dir),
-                                                              modes=list(MODES[backend]))))
-        _run_side(directory, "tf1", {})
-        _run_side(directory, "keras", {"KERAS_BACKEND": backend, "TF_USE_LEGACY_KERAS": "0"})
+        write_cases(directory, specs, steps, data_dir, list(MODES[backend]))
+        run_side(directory, "tf1")
+        run_side(directory, "keras", keras_env(backend))
         tables = []
         for i, case in enumerate(specs):
             tf1 = dict(np.load(directory / f"{i}.tf1.npz"))
@@ -239,6 +267,25 @@ def check(cases: list[tuple[str, tuple[str, ...]]], steps: int = DEFAULT_STEPS, 
                 table.rows.extend(rows if not table.rows else rows[1:])  # (a) once: the same model in each mode
             tables.append(table)
     return tables
+
+
+def _case(variant: str, fixes, seed: int | None) -> dict:
+    return dict(variant=variant, fixes=list(fixes), seed=registry.load(variant).seed if seed is None else seed)
+
+
+def tf1_side(variant: str, fixes=(), steps: int = DEFAULT_STEPS, data_dir: Path | None = None,
+             seed: int | None = None) -> dict[str, np.ndarray]:
+    """The TF1 side's arrays for one tutorial (see the module's docstring), computed in a process of its own.
+
+    This process imports no TensorFlow for it, so it stays free to run Keras 3 (notebooks/tf1_to_keras.ipynb).
+    Raises SideFailed if the TF1 process fails.
+    """
+    with tempfile.TemporaryDirectory(prefix="rnnmnist-equivalence-") as tmp:
+        directory = Path(tmp)
+        write_cases(directory, [_case(variant, fixes, seed)], steps, Path(data_dir or Settings.read().data_dir), [])
+        run_side(directory, "tf1")
+        with np.load(directory / "0.tf1.npz") as arrays:
+            return dict(arrays)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -7,9 +7,10 @@ rnnmnist.tfcompat was not imported (rnnmnist.equivalence runs each side in its o
 from __future__ import annotations
 
 import math
+import os
 import sys
 
-from . import eras
+from . import eras, tflogs
 
 
 def keras():
@@ -17,7 +18,10 @@ def keras():
     if "rnnmnist.tfcompat" in sys.modules:
         raise RuntimeError("Keras 3 cannot run in a process with TF1 semantics (rnnmnist.tfcompat was imported): "
                            "build the Keras model in a process of its own (python -m rnnmnist.equivalence)")
-    import keras as k
+    if not tflogs.shown:  # as rnnmnist.tfcompat: no TensorFlow start-up noise (in a notebook's output too)
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with tflogs.quiet_fd2(not tflogs.shown and "keras" not in sys.modules):
+        import keras as k
     return k
 
 
@@ -29,10 +33,16 @@ def tf1_lstm_initializer(n_input: int, units: int, era: str):
     uniform_unit_scaling (limit sqrt(3 / (n_input + units))). Keras's defaults differ (glorot over
     [n_input, 4u] alone for `kernel`, orthogonal for `recurrent_kernel`): both halves get the joint
     limit here, so the Keras model starts from TF1's distribution.
+
+    The variants pass this one initialiser for both halves. A Keras 3 initialiser seeded with an
+    integer or None draws the same numbers at every call: the recurrent kernel would repeat the
+    kernel (entry for entry where n_input == units, as in morvan). A SeedGenerator (seeded from
+    keras.utils.set_random_seed) moves on at each call, so the halves are drawn apart.
     """
     fan_in, fan_out = n_input + units, 4 * units
     if eras.get(era).lstm_kernel_initializer == eras.UNIFORM_UNIT_SCALING:
         limit = math.sqrt(3 / fan_in)
     else:
         limit = math.sqrt(6 / (fan_in + fan_out))
-    return keras().initializers.RandomUniform(-limit, limit)
+    k = keras()
+    return k.initializers.RandomUniform(-limit, limit, seed=k.random.SeedGenerator())

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 import numpy as np
 
-from . import checkpoints, kerasport, loop, tflogs
+from . import checkpoints, kerasport, loop
 from .curve import BATCH_ACCURACY, BATCH_LOSS, Curve, Point
 from .loop import Loop
 from .stopping import Stop
@@ -41,21 +41,16 @@ def runs_here(backend: str) -> bool:
 
 
 def prepare(backend: str) -> None:
-    """Before Keras's first import: its backend, and TensorFlow's start-up log lines kept quiet as
-    rnnmnist.tfcompat keeps them (unless --verbose)."""
+    """Before Keras's first import: its backend."""
     if "keras" not in sys.modules:
         # KERAS_BACKEND is Keras 3's own switch, read once when it is first imported
         os.environ["KERAS_BACKEND"] = backend
-        if not tflogs.shown:
-            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def import_keras(backend: str):
-    """`keras` on `backend` (`runs_here(backend)` must hold), its first import without TensorFlow's start-up
-    lines on stderr (unless --verbose), as rnnmnist.tfcompat imports TensorFlow."""
+    """`keras` on `backend` (`runs_here(backend)` must hold), imported as rnnmnist.kerasport imports it."""
     prepare(backend)
-    with tflogs.quiet_fd2("keras" not in sys.modules and not tflogs.shown):
-        return kerasport.keras()
+    return kerasport.keras()
 
 
 def versions(backend: str) -> dict[str, str]:

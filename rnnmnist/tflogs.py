@@ -1,7 +1,8 @@
 """Whether TensorFlow shows its own log lines and warnings: said by the entry point, before TensorFlow's import.
 
-TensorFlow decides this once per process, when it is first imported (`rnnmnist.tfcompat` reads `shown`
-then): a command's --verbose, a `--jobs` worker's job, or $RNNMNIST_VERBOSE read by `rnnmnist.settings`.
+TensorFlow decides this once per process, when it is first imported (`rnnmnist.tfcompat`, and
+`rnnmnist.kerasport` for Keras 3, read `shown` then): a command's --verbose, a `--jobs` worker's job,
+or $RNNMNIST_VERBOSE read by `rnnmnist.settings`.
 """
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ def show(on: bool) -> None:
 
 @contextlib.contextmanager
 def quiet_fd2(quiet: bool):
-    """Hide what TensorFlow's C++ side writes to fd 2 while it loads; replay it on failure."""
+    """Hide what TensorFlow's C++ side writes to fd 2 while it loads; replay it on failure.
+
+    (Its first lines, "Could not find cuda drivers ...", come before its log level is read.)
+    """
     if not quiet:
         yield
         return

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -133,6 +137,26 @@ def test_cli_refuses_bad_input_in_one_line(capsys):
             equivalence.main(argv)
         assert e.value.code == 2
         assert says in capsys.readouterr().err
+
+
+def test_without_a_data_dir_the_sides_read_mnist_where_the_runner_does(monkeypatch, tmp_path):
+    """check() and tf1_side() with no data_dir: RNNMNIST_DATA_DIR, as the runner's (not an ImportError)."""
+    seen = []
+    monkeypatch.setattr(equivalence, "_run_side", lambda directory, side, env: seen.append(
+        json.loads((directory / "cases.json").read_text())["data_dir"]))
+    monkeypatch.setenv("RNNMNIST_DATA_DIR", str(tmp_path / "digits"))
+    assert equivalence.check([]) == []
+    with pytest.raises(FileNotFoundError):  # the stub wrote no arrays
+        equivalence.tf1_side("morvan", steps=1)
+    assert seen == [str(tmp_path / "digits")] * 3  # check(): the TF1 and the Keras side; tf1_side(): the TF1 side
+
+
+def test_keras_imports_without_tensorflows_start_up_lines():
+    """kerasport.keras() hides TensorFlow's C++ start-up lines ("Could not find cuda drivers ..."), which a
+    notebook kernel would show in a cell's output (notebooks/tf1_to_keras.ipynb)."""
+    done = subprocess.run([sys.executable, "-c", "from rnnmnist.kerasport import keras; keras(); print('imported')"],
+                          env={**os.environ, "KERAS_BACKEND": "tensorflow"}, capture_output=True, text=True)
+    assert (done.stdout, done.stderr) == ("imported\n", "")
 
 
 # Every tutorial, and softmax-bug with its bug switched off: the TF1 side and one Keras process for

@@ -30,8 +30,8 @@ def shown(cell) -> str:
     return "\n".join(p if isinstance(p, str) else "".join(p) for p in parts)
 
 
-def test_there_are_the_three_notebooks():
-    assert [p.stem for p in NOTEBOOKS] == ["quickstart", "seed_bands", "variable_reuse"]
+def test_there_are_the_four_notebooks():
+    assert [p.stem for p in NOTEBOOKS] == ["quickstart", "seed_bands", "tf1_to_keras", "variable_reuse"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

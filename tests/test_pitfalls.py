@@ -1,10 +1,15 @@
 """Each lesson's outcome, as TensorFlow produces it now."""
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 
+import pytest
+
+from rnnmnist.equivalence import TOLERANCES
 from rnnmnist.pitfalls import LESSONS, Board, load
+from rnnmnist.pitfalls.migration import SCALE_TOLERANCE
 from rnnmnist import registry
 from rnnmnist.pitfalls.api_drift import tf1_originals
 
@@ -131,3 +136,48 @@ def test_cli_runs_a_lesson_quietly():
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("== variable-reuse:")
     assert "WARNING" not in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.fixture(scope="module")
+def migration(mnist_dir):
+    """The migration lesson, run once (its TF1 and Keras processes, ~1 min on 2 cores: each pitfall needs
+    training steps), from a process where TF1 semantics are on, as `--all` runs it after the other lessons."""
+    import rnnmnist.tfcompat  # noqa: F401
+    return lesson("migration", data_dir=mnist_dir)
+
+
+def test_migration_gates_and_forget_bias_are_real_and_fixed(migration):
+    facts, text = migration
+    for pitfall in ("gates", "forget_bias"):
+        f = facts[pitfall]
+        assert f["wrong"] > 100 * TOLERANCES["output"] >= 100 * f["fixed"], pitfall  # logits of order 10
+        wrong, fixed = f["accuracy"]
+        assert wrong < fixed - 0.1 and fixed > 0.4, pitfall  # trained TF1 weights, loaded wrongly: worse
+    assert facts["gates"]["accuracy"][0] < 0.2  # the forget gate read as the cell input: chance
+    assert "1. The gates left in TF1's order" in text and "Fix 5:" in text
+
+
+def test_migration_initialisers_are_keras_defaults_against_the_joint_kernel(migration):
+    facts, _ = migration
+    f = facts["initialisers"]
+    assert f["std_off"]["default"] > 3 * SCALE_TOLERANCE  # orthogonal's 1/sqrt(4 units) against the joint uniform
+    assert f["std_off"]["fixed"] < SCALE_TOLERANCE
+    # one unseeded Keras 3 initialiser instance repeats itself; kerasport's SeedGenerator does not
+    assert f["identical"]["unseeded_instance"] == 1.0 and f["identical"]["port"] < 0.01
+
+
+def test_migration_adam_epsilon_moves_the_weights_beyond_the_tolerance(migration):
+    facts, _ = migration
+    f = facts["epsilon"]
+    assert f["wrong"] > TOLERANCES["weights"] >= f["fixed"]
+    assert f["loss"][1] <= TOLERANCES["loss"]
+
+
+def test_migration_from_logits_on_softmax_silently_fixes_the_bug_on_tensorflow_only(migration):
+    facts, _ = migration
+    f = facts["double_softmax"]
+    assert f["wrong"] > 10 * TOLERANCES["loss"] and f["weights"][0] > TOLERANCES["weights"]
+    assert f["fixed"] <= TOLERANCES["loss"] and f["weights"][1] <= TOLERANCES["weights"]
+    assert any("from_logits=True" in w for w in f["warnings"])  # Keras's only sign of it
+    if importlib.util.find_spec("jax"):
+        assert f["jax"] <= TOLERANCES["loss"]  # the same code keeps the bug on JAX

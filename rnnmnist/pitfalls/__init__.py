@@ -14,6 +14,7 @@ LESSONS = {
     "fixed-batch-state": ("fixed_batch_state", "zero_state(batch_size) bakes 128 into the graph"),
     "double-softmax": ("double_softmax", "softmax applied before softmax_cross_entropy_with_logits"),
     "api-drift": ("api_drift", "what TF 2 removed or changed, and what tf_upgrade_v2 makes of the tutorials"),
+    "migration": ("migration", "what a straightforward Keras 3 port gets wrong: gates, forget bias, init, epsilon, softmax"),
 }
 
 WIDTH = 100

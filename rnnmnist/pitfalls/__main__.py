@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = p.data_dir(args, given)
     tflogs.show(args.verbose or given.verbose)
 
+    from ..equivalence import SideFailed
     from ..idx import DataError
     from . import Board, load
     board = Board()
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
                 sources.ensure(data_dir, sources.to_stderr, official_url=given.mnist_url)
             load(name).run(board, data_dir=data_dir)
         except DataError as e:
+            print(f"rnnmnist: error: {e}", file=sys.stderr)
+            return 1
+        except SideFailed as e:  # the migration lesson's TF1 or Keras process: its last line, then its tail
             print(f"rnnmnist: error: {e}", file=sys.stderr)
             return 1
     return 0
