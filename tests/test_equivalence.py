@@ -142,7 +142,7 @@ def test_cli_refuses_bad_input_in_one_line(capsys):
 def test_without_a_data_dir_the_sides_read_mnist_where_the_runner_does(monkeypatch, tmp_path):
     """check() and tf1_side() with no data_dir: RNNMNIST_DATA_DIR, as the runner's (not an ImportError)."""
     seen = []
-    monkeypatch.setattr(equivalence, "_run_side", lambda directory, side, env: seen.append(
+    monkeypatch.setattr(equivalence, "run_side", lambda directory, side, env=None: seen.append(
         json.loads((directory / "cases.json").read_text())["data_dir"]))
     monkeypatch.setenv("RNNMNIST_DATA_DIR", str(tmp_path / "digits"))
     assert equivalence.check([]) == []
