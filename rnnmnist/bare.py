@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import runner
+from . import loop, runner
 from .curve import BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS, Point
 from .spec import Schedule, Variant
 from .tfcompat import v1 as tf
@@ -17,7 +17,7 @@ class BareLoop:
     def __init__(self, variant: Variant, data_dir: Path, seed: int, schedule: Schedule | None = None):
         self.schedule = schedule or variant.schedule
         # the release the tutorial ran on, as the runner's default
-        self.mnist = runner.data_sets(variant, data_dir, seed)
+        self.mnist = loop.data_sets(variant, data_dir, seed)
         self.graph, self.g = runner.build_graph(variant, seed)
         self.sess = tf.Session(graph=self.graph)
         self.sess.run(self.g.init)

@@ -103,12 +103,12 @@ class SideFailed(RuntimeError):
 # ---- the TF1 side (a process with TF1 semantics) -------------------------------------------------
 
 def _tf1_side(case: dict, steps: int, data_dir: Path, out: Path) -> None:
-    from . import runner
+    from . import loop, runner
     from .plan import resolve
     from .request import RunRequest
     plan = resolve(RunRequest.build(case["variant"], case["seed"], fixes=case["fixes"], data_dir=data_dir, out=None))
     variant, seed = plan.variant, plan.request.seed
-    mnist = runner.data_sets(variant, data_dir, seed, plan.era)
+    mnist = loop.data_sets(variant, data_dir, seed, plan.era)
     graph, g = runner.build_graph(variant, seed, plan.fixes, plan.era)
     shape = (plan.schedule.batch_size, *variant.feed_shape)
     batches = [mnist.train.next_batch(plan.schedule.batch_size) for _ in range(steps)]

@@ -12,7 +12,7 @@ import numpy as np
 from . import checkpoints, cpu, eras, loop, tfcompat
 from .curve import BATCH_ACCURACY, BATCH_LOSS, Curve, Point
 from .eras import UNIFORM_UNIT_SCALING, Era
-from .loop import Loop, NonFiniteLoss, data_sets  # noqa: F401  (runner.NonFiniteLoss, runner.data_sets)
+from .loop import Loop
 from .spec import GraphHandles, Variant
 from .stopping import Stop
 

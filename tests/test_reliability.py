@@ -15,7 +15,8 @@ from dataclasses import replace
 import pytest
 
 from conftest import train
-from rnnmnist import idx, registry, results, runner, settings
+from rnnmnist import idx, registry, results, settings
+from rnnmnist.loop import NonFiniteLoss
 from rnnmnist.idx import DataError
 from rnnmnist.tfcompat import v1
 
@@ -218,7 +219,7 @@ def test_a_non_finite_loss_stops_the_run_at_once(tiny_mnist):
         # one intra-op thread, while with two it overflowed at once
         return replace(g, train_op=v1.train.GradientDescentOptimizer(float("inf")).minimize(g.loss))
 
-    with pytest.raises(runner.NonFiniteLoss) as e:
+    with pytest.raises(NonFiniteLoss) as e:
         train(replace(MORVAN, build=absurd), mnist_dir, seed=1, echo=None, progress=None)
     assert e.value.step < 5 and "the training loss became" in str(e.value)
 
