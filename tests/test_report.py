@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import train
-from rnnmnist import compare, plotting, report, results
+from rnnmnist import compare, plotting, report, results, twoensembles
 from rnnmnist.curve import BATCH_ACCURACY, Point
 from rnnmnist.spec import Reference
 
@@ -224,3 +224,67 @@ def test_a_band_shown_as_none_is_explained_under_the_table():
     text = compare.table(result)
     assert "| none " in text and text.endswith(compare.NO_BAND)
     assert compare.NO_BAND not in compare.table(compare.compare(curve([0.9] * 10), REF, SIZES))
+
+
+def keras_copies(out: Path, shift: float, seeds=(1, 2, 3, 4, 5)) -> None:
+    """The committed morvan TF1 seeds (TF 0.12) saved in `out`, and Keras 3 runs of the same seeds as
+    run.py saves them (request impl/backend, provenance implementation), each with another TF1 seed's
+    curve, accuracies lowered by `shift`."""
+    from dataclasses import replace
+    from rnnmnist import api
+    committed = sorted((REPO / "results" / "morvan").glob("20261129T121247Z_seed*.json"))  # seeds 1-5, complete
+    implementation = {"impl": "keras", "backend": "tensorflow", "keras": "3.15.1", "tensorflow": "2.21.0"}
+    for i, path in enumerate(committed):
+        record = results.load(path)
+        results.save(record, out)
+        if record["seed"] not in seeds:
+            continue
+        run = api.Run.from_record(record)
+        keras = replace(run, plan=replace(run.plan, request=replace(run.request, impl="keras", backend="tensorflow")),
+                        provenance=dict(run.provenance, implementation=implementation))
+        other = results.load(committed[(i + 1) % len(committed)])  # not a copy of its own TF1 seed
+        results.save(dict(keras.to_record(), curve=[dict(p, value=max(0.0, p["value"] - shift))
+                                                    for p in other["curve"]]), out)
+
+
+def section(text: str, title: str) -> list[str]:
+    """A report section's lines, from its title to the next."""
+    lines = text.splitlines()
+    start = lines.index(title)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return lines[start:end]
+
+
+KERAS_SECTION = "## morvan, TF 0.12 (its own): TF1 graph and Keras 3"
+
+
+def test_report_sets_the_keras_version_beside_the_tf1_graph(tmp_path):
+    """Issue 23, items 3(d) and 5: each ensemble against the documented numbers, and the two against each other."""
+    keras_copies(tmp_path, 0.0)
+    lines = section(report.render(tmp_path, *report.collect(tmp_path)), KERAS_SECTION)
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines if line.startswith("| ")]
+    assert rows[1:] == [["TF1 graph vs the documented numbers", "5", "17", "17", "reproduced"],
+                        ["Keras 3 (tensorflow) vs the documented numbers", "5", "17", "17", "reproduced"],
+                        ["Keras 3 (tensorflow) vs TF1 graph", "5 and 5", "40", "40", twoensembles.SAME]]
+    assert "- Keras 3 (tensorflow) vs TF1 graph: same within seed noise (40 of 40 checkpoints" in "\n".join(lines)
+
+
+def test_report_says_a_keras_version_that_learns_worse_differs(tmp_path):
+    keras_copies(tmp_path, 0.1)  # 0.1 lower: about 4 of one seed's sds (a batch of 128 at 0.9: 0.026)
+    text = report.render(tmp_path, *report.collect(tmp_path))
+    lines = section(text, KERAS_SECTION)
+    verdicts = [line.strip("|").split("|")[-1].strip() for line in lines if line.startswith("| ")][1:]
+    assert verdicts == [compare.REPRODUCED, compare.NOT_REPRODUCED, twoensembles.DIFFER]
+    note = next(line for line in lines if line.startswith("- Keras 3 (tensorflow) vs TF1 graph: differ ("))
+    assert "; outside: batch accuracy @ step " in note and note.endswith(" more.")
+
+
+def test_report_has_no_keras_section_without_both_implementations(tmp_path):
+    keras_copies(tmp_path / "tf1", 0.0, seeds=())
+    keras_copies(tmp_path / "keras", 0.0)
+    for path in (tmp_path / "keras" / "morvan").glob("*.json"):
+        if not path.name.endswith("_keras.json"):
+            path.unlink()
+    for directory in (tmp_path / "tf1", tmp_path / "keras"):
+        groups, left_out = report.collect(directory)
+        assert len(groups) == 1 and "TF1 graph and Keras 3" not in report.render(directory, groups, left_out)
