@@ -48,7 +48,8 @@ def test_ensembles_several_sds_apart_differ_and_say_where():
 def test_too_few_seeds_are_inconclusive_unless_they_plainly_differ():
     same = twoensembles.against_each_other(*ensembles(random.Random(3), 3, 3), SIZES)
     assert same.verdict == compare.INCONCLUSIVE and same.compared == CHECKPOINTS
-    assert twoensembles.describe(same).startswith(f"inconclusive: too few seeds (need {compare.MIN_SEEDS} on each side)")
+    need = f"inconclusive: too few seeds (need {compare.MIN_SEEDS} on each side)"
+    assert twoensembles.describe(same).startswith(need)
     apart = twoensembles.against_each_other(*ensembles(random.Random(3), 3, 3, shift=-0.2), SIZES)
     assert apart.verdict == twoensembles.DIFFER  # the t quantile of 2-4 df has paid for the few seeds
     one = twoensembles.against_each_other(*ensembles(random.Random(3), 1, 5), SIZES)
