@@ -5,22 +5,25 @@ A thin layer over the Python API: it resolves one `Plan` per run (`rnnmnist.plan
 """
 from __future__ import annotations
 
-import os
-import signal
 import sys
-from pathlib import Path
-from typing import Callable, NoReturn
 
-from . import eras, registry, stopping, tflogs
-from .console import (BROKEN_PIPE, EXIT_CLUSTER, EXIT_DATA, EXIT_INTERRUPTED, EXIT_NAN, EXIT_WORKER,
-                      one_run)
-from .idx import DataError
-from .plan import Plan, resolve
-from .request import BACKENDS, IMPLS, JAX_EXTRA, RequestError, RunRequest
-from .places import EVIDENCE, RUNS
-from .settings import SCHEDULER, Settings
-from .usage import Parser, positive, seed
+from . import launch
 
+with launch.interruptible(__name__):  # Ctrl-C while `python -m` imports this: one line, not a traceback
+    import os
+    import signal
+    from pathlib import Path
+    from typing import Callable, NoReturn
+
+    from . import eras, registry, stopping, tflogs
+    from .console import (BROKEN_PIPE, EXIT_CLUSTER, EXIT_DATA, EXIT_INTERRUPTED, EXIT_NAN, EXIT_WORKER,
+                          one_run)
+    from .idx import DataError
+    from .plan import Plan, resolve
+    from .request import BACKENDS, IMPLS, JAX_EXTRA, RequestError, RunRequest
+    from .places import EVIDENCE, RUNS
+    from .settings import SCHEDULER, Settings
+    from .usage import Parser, positive, seed
 
 
 def parser() -> Parser:

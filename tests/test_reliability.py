@@ -110,6 +110,34 @@ def test_a_signal_during_the_tensorflow_import_is_one_line(tmp_path, mnist_dir, 
     assert not (tmp_path / "res").exists()
 
 
+def numpy_loading(pid: int) -> bool:
+    with open(f"/proc/{pid}/maps") as maps:
+        return "_multiarray_umath" in maps.read()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="finds rnnmnist's imports in /proc")
+@pytest.mark.parametrize("command", [["-m", "rnnmnist.reproduce"],  # and the console script's entry:
+                                     ["-c", "import rnnmnist.launch as launch; launch.reproduce()"]])
+@pytest.mark.parametrize("after", [0, 0.05, 0.1])
+def test_ctrl_c_while_python_still_imports_rnnmnist_is_one_line(tmp_path, mnist_dir, command, after):
+    """Ctrl-C at once, while the command's modules are imported (NumPy's library is mapped: rnnmnist's
+    imports are under way), before the command takes signals over: was a KeyboardInterrupt traceback.
+    Earlier than that it is Python's own start-up, which says so itself."""
+    proc = subprocess.Popen([sys.executable, *command, "--variant", "morvan", "--steps", "3", "--data-dir",
+                             str(mnist_dir), "--out", "res"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not numpy_loading(proc.pid):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.002)
+    time.sleep(after)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode in (130, -signal.SIGINT) and out == "", (proc.returncode, err)
+    assert err == "rnnmnist: stopped by KeyboardInterrupt before any run started; nothing was saved\n"
+    assert not (tmp_path / "res").exists()
+
+
 def test_a_reader_that_goes_away_mid_run_stops_it_cleanly_and_keeps_an_interrupted_run(tmp_path, mnist_dir):
     # `python -m rnnmnist.reproduce ... | head`: stdout closes while the tutorial still prints
     proc = start("--variant", "morvan", "--data-dir", str(mnist_dir), "--out", "res", cwd=tmp_path)
