@@ -66,7 +66,7 @@ def versions(kinds: tuple[str, ...]) -> dict[str, str]:
 
 def training(variant, data_dir: Path, schedule, threads: int, kind: str):
     """The worker's loop for `kind`: the Keras runner's training of `variant` on `schedule` (rnnmnist.loop.Loop)."""
-    from . import kerasrunner
+    from . import kerasrunner, tflogs
     from .plan import Plan
     from .request import RunRequest
     backend, options = KINDS[kind]
@@ -82,7 +82,10 @@ def training(variant, data_dir: Path, schedule, threads: int, kind: str):
                     raise RuntimeError(f"{variant.name}: Keras would not set {attribute}={value} for {kind}")
 
     request = RunRequest(variant.name, variant.seed, data_dir=data_dir, out=None, impl="keras", backend=backend)
-    return Compiled(Plan.of(variant, request, schedule, threads), echo=None)
+    # On JAX, keras.utils.set_random_seed imports TensorFlow (to seed it too) after Keras's quiet import:
+    # its start-up lines would land in the benchmark's output
+    with tflogs.quiet_fd2(not tflogs.shown):
+        return Compiled(Plan.of(variant, request, schedule, threads), echo=None)
 
 
 def table(rows: list[Implementation]) -> str:
