@@ -10,6 +10,10 @@ set and the runner worker's peak resident memory through it (a process like a re
 projection of the full schedule's wall time. Last, two runners with cores // 2 threads each
 train side by side from the same moment (what `reproduce --jobs 2` does): their speed
 projects the five-variant run with --jobs 2.
+
+With `--impls` (default: all that can run here), the same rounds also time the tutorial's Keras 3
+version, trained by the Keras runner in one worker process per kind (rnnmnist.bench_impls: eager,
+tf.function, XLA, JAX), each on the same batches: Keras / TF1 runner per kind, as above.
 """
 from __future__ import annotations
 
@@ -23,7 +27,8 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from . import registry, tflogs
+from . import bench_impls, registry, tflogs
+from .bench_impls import Implementation
 from .cluster import threads_per_job
 from .places import EVIDENCE, RUNS
 from .spec import Schedule
@@ -56,7 +61,8 @@ def _peak_rss_mib() -> float:
 
 
 class Worker:
-    """A process that trains one variant on command: the runner, or the tutorial's bare loop.
+    """A process that trains one variant on command: the runner, the tutorial's bare loop, or the Keras
+    runner as one of bench_impls.KINDS (a process that never imports rnnmnist.tfcompat).
 
     TensorFlow's thread pools belong to the process (the first session sizes them), so the
     runner's one-thread sessions and the tutorial's default session can only be compared, and
@@ -67,7 +73,7 @@ class Worker:
         self.proc = subprocess.Popen([sys.executable, "-m", "rnnmnist.bench", "--worker", name, "--kind", kind,
                                       "--threads", str(threads), "--data-dir", str(data_dir)],
                                      text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.name = name
+        self.name = f"{name} ({kind})"
 
     def send(self, command: str) -> None:
         self.proc.stdin.write(command + "\n")
@@ -89,17 +95,23 @@ class Worker:
 
 
 def _serve(name: str, kind: str, data_dir: Path, threads: int) -> None:
-    """The worker's side: `advance N`, `time S` (train S seconds), `eval` (the whole test set), `quit`."""
-    from . import runner
-    from .bare import BareLoop
-    from .plan import Plan
-    from .request import RunRequest
+    """The worker's side: `advance N`, `time S` (train S seconds), `eval` (the whole test set; TF1 kinds), `quit`."""
     variant = registry.load(name)
     schedule = bench_schedule(variant.schedule)
-    plan = Plan.of(variant, RunRequest(variant.name, variant.seed, data_dir=data_dir, out=None), schedule, threads)
-    loop = (runner.Training(plan, echo=None) if kind == "runner"
-            else BareLoop(variant, data_dir, variant.seed, schedule))
-    loop.advance(10)  # warm-up
+    if kind in bench_impls.KINDS:
+        loop, evaluate = bench_impls.training(variant, data_dir, schedule, threads, kind), None
+    else:
+        from . import runner
+        from .bare import BareLoop
+        from .plan import Plan
+        from .request import RunRequest
+        plan = Plan.of(variant, RunRequest(variant.name, variant.seed, data_dir=data_dir, out=None), schedule, threads)
+        loop = (runner.Training(plan, echo=None) if kind == "runner"
+                else BareLoop(variant, data_dir, variant.seed, schedule))
+
+        def evaluate(pixels, labels) -> None:
+            runner.evaluate(loop.sess, loop.g, pixels, labels, variant.feed_shape)
+    loop.advance(warm_up(schedule))
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         command, _, arg = line.strip().partition(" ")
@@ -111,36 +123,46 @@ def _serve(name: str, kind: str, data_dir: Path, threads: int) -> None:
         elif command == "time":
             while time.perf_counter() - t < float(arg):
                 done += loop.advance(5)
-        elif command == "eval":
+        elif command == "eval" and evaluate:
             test = loop.mnist.test
             pixels, images = test.images, test.num_examples  # scaled once, as the runner does
-            runner.evaluate(loop.sess, loop.g, pixels[:256], test.labels[:256], variant.feed_shape)  # warm-up
+            evaluate(pixels[:256], test.labels[:256])  # warm-up
             t = time.perf_counter()
-            runner.evaluate(loop.sess, loop.g, pixels, test.labels, variant.feed_shape)
+            evaluate(pixels, test.labels)
         seconds = time.perf_counter() - t
         print(json.dumps({"steps": done, "images": images, "seconds": seconds, "peak_rss_mib": _peak_rss_mib()}),
               flush=True)
 
 
-def measure(name: str, data_dir: Path, rounds: int, segment_s: float, paired_s: float) -> Measurement:
-    """Runner and tutorial loop alternated; then the evaluation; then two runners side by side."""
+def measure(name: str, data_dir: Path, rounds: int, segment_s: float, paired_s: float,
+            kinds: tuple[str, ...] = ()) -> tuple[Measurement, list[Implementation]]:
+    """Runner, tutorial loop and the Keras `kinds` alternated; then the evaluation; then two runners side by side."""
     variant = registry.load(name)
-    a, b = Worker(name, "runner", data_dir), Worker(name, "bare", data_dir)  # bare: the tutorial's tf.Session()
-    a.reply(), b.reply()
+    kinds = kinds if variant.keras is not None else ()  # a tutorial without a Keras 3 version: TF1 alone
+    # bare: the tutorial's tf.Session(); each Keras kind in a process without TF1 semantics
+    workers = {label: Worker(name, label, data_dir) for label in ("runner", "bare", *kinds)}
+    for w in workers.values():
+        w.reply()
+    a = workers["runner"]
     first = a.ask("advance 10")
+    for label in ("bare", *kinds):  # every worker at the same step: each segment trains the same batches
+        workers[label].ask("advance 10")
     n = max(2, round(segment_s / (first["seconds"] / 10)))
-    speeds: dict[str, list[float]] = {"runner": [], "bare": []}
+    speeds: dict[str, list[float]] = {label: [] for label in workers}
+    order = list(workers)
     for r in range(rounds):
-        for label, w in ((("runner", a), ("bare", b)) if r % 2 == 0 else (("bare", b), ("runner", a))):
-            got = w.ask(f"advance {n}")
+        # A B C ..., then ... C B A: a slow linear drift of the machine weighs on every worker alike
+        for label in order if r % 2 == 0 else order[::-1]:
+            got = workers[label].ask(f"advance {n}")
             speeds[label].append(got["steps"] / got["seconds"])
-    b.close()
+    for label in ("bare", *kinds):
+        workers[label].close()
     evaluation = a.ask("eval")
     eval_speed = evaluation["images"] / evaluation["seconds"]
     runner_speed, bare_speed = statistics.median(speeds["runner"]), statistics.median(speeds["bare"])
     # Each round's two segments train the same steps moments apart: their ratio cancels the
     # machine's slower swings, which a ratio of the two medians would keep.
-    round_ratios = tuple(r / b for r, b in zip(speeds["runner"], speeds["bare"]))
+    round_ratios = _round_ratios(speeds["runner"], speeds["bare"])
     steps = len(variant.schedule.steps)
     eval_share = _eval_images(variant) / eval_speed
     m = Measurement(name, variant.schedule.batch_size, runner_speed, bare_speed, statistics.median(round_ratios),
@@ -160,7 +182,24 @@ def measure(name: str, data_dir: Path, rounds: int, segment_s: float, paired_s: 
         speed = statistics.mean(r["steps"] / r["seconds"] for r in both)
         # the evaluations also run beside the other worker: scale them as the training steps scale
         m = replace(m, paired_steps_per_s=speed, projected_jobs2_s=(steps + eval_share * runner_speed) / speed)
-    return m
+    return m, [_implementation(name, kind, speeds[kind], speeds["runner"], n) for kind in kinds]
+
+
+def _round_ratios(these: list[float], those: list[float]) -> tuple[float, ...]:
+    return tuple(x / y for x, y in zip(these, those))
+
+
+def _implementation(name: str, kind: str, speeds: list[float], runner: list[float], n: int) -> Implementation:
+    ratios = _round_ratios(speeds, runner)
+    return Implementation(name, kind, bench_impls.KINDS[kind][0], statistics.median(speeds), statistics.median(runner),
+                          statistics.median(ratios), len(ratios), n, ratios, median_ci95(ratios))
+
+
+def warm_up(schedule: Schedule) -> int:
+    """Steps a worker trains before it is timed: 10, and through the first printed checkpoint (where the
+    Keras runner compiles its evaluation function)."""
+    printed = [i for i, step in enumerate(schedule.steps[:1000]) if schedule.is_checkpoint(step)]
+    return max(10, printed[0] + 1 if printed else 0)
 
 
 def bench_schedule(schedule: Schedule) -> Schedule:
@@ -235,8 +274,12 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"the JSON goes to DIR/bench/ (default: {RUNS}/; the committed benchmarks: --out {EVIDENCE})")
     p.add_argument("--paired", type=float, default=6.0, metavar="S",
                    help="seconds the two side-by-side workers train (default 6; 0 skips them)")
+    p.add_argument("--impls", metavar="KINDS",
+                   help=f"the Keras 3 versions timed against the TF1 runner, comma-separated: "
+                        f"{', '.join(bench_impls.KINDS)}, or {bench_impls.NONE} (default: all; "
+                        f"keras-jax only where JAX is installed)")
     p.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)
-    p.add_argument("--kind", choices=("runner", "bare"), default="runner", help=argparse.SUPPRESS)
+    p.add_argument("--kind", choices=("runner", "bare", *bench_impls.KINDS), default="runner", help=argparse.SUPPRESS)
     p.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     given = p.settings()
@@ -252,17 +295,29 @@ def main(argv: list[str] | None = None) -> int:
         p.exit(2, f"{p.prog}: error: " + (f"unknown variant {unknown[0]!r}; known variants: "
                                           f"{', '.join(registry.names())}" if unknown else
                                           "--rounds must be at least 2 and --segment positive") + "\n")
+    try:
+        kinds, skipped = bench_impls.chosen(args.impls)
+    except ValueError as e:
+        p.exit(2, f"{p.prog}: error: {e}\n")
     p.check_out(args.out, "bench")
+    for kind, why in skipped.items():
+        print(f"{p.prog}: note: {kind} skipped: {why}", file=sys.stderr)
     from . import results
     from .tfcompat import tf
-    rows = []
+    rows, impls = [], []
     for name in names:
         print(f"measuring {name} ...", file=sys.stderr, end="", flush=True)
         t = time.perf_counter()
-        rows.append(measure(name, data_dir, args.rounds, args.segment, args.paired))
+        m, keras_rows = measure(name, data_dir, args.rounds, args.segment, args.paired, kinds)
+        rows.append(m)
+        impls.extend(keras_rows)
         print(f" {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
     print(table(rows))
+    if impls:
+        print("\n" + bench_impls.table(impls))
     record = {"kind": "bench", "measurements": [asdict(m) for m in rows], "command": results.command_line(),
+              "implementations": {"kinds": list(kinds), "skipped": skipped, "versions": bench_impls.versions(kinds),
+                                  "measurements": [asdict(m) for m in impls]},
               "seeds": {name: registry.load(name).seed for name in names},  # what each variant's workers train with
               "wall_time_s": time.perf_counter() - started,
               "provenance": results.provenance(tf.__version__)}

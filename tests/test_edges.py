@@ -213,6 +213,17 @@ def test_benchmarks_check_where_they_save_before_measuring(tree, capsys, main, a
     assert snapshot(tree) == before
 
 
+@pytest.mark.parametrize("args, said", [
+    (["--impls", "keras-tpu"], "--impls: unknown kind 'keras-tpu'; choose from keras-eager, keras-function, "
+                               "keras-xla, keras-jax, comma-separated, or none"),
+    (["--rounds", "1"], "--rounds must be at least 2 and --segment positive"),
+])
+def test_bench_refuses_what_it_cannot_measure_before_measuring(tree, capsys, args, said):
+    before = snapshot(tree)
+    assert refused(bench.main, "--variant", "morvan", *args, capsys=capsys) == f"python -m rnnmnist.bench: error: {said}"
+    assert snapshot(tree) == before
+
+
 @pytest.mark.parametrize("project, said", [
     ("adir", "not a readable JSON file (Is a directory)"),
     ("missing.json", "not a readable JSON file (No such file or directory)"),

@@ -1,6 +1,7 @@
 """The guard for speed work: the runner must print exactly what the tutorial's own loop prints."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import statistics
 from dataclasses import replace
@@ -11,6 +12,7 @@ from conftest import train
 from rnnmnist import registry
 from rnnmnist.bare import BareLoop
 from rnnmnist.bench import bench_schedule, median_ci95
+from rnnmnist.bench_impls import KINDS, chosen
 from rnnmnist.curve import BATCH_ACCURACY, BATCH_LOSS, EPOCH_MEAN_LOSS
 
 
@@ -37,11 +39,17 @@ def test_runner_and_tutorial_loop_agree_bit_for_bit(name, mnist_dir):
 
 
 # The two benchmarks run in this process (their workers in processes of their own): a process of their own
-# would only add a TensorFlow import.
+# would only add a TensorFlow import. One run covers the TF1 side and the Keras kinds: the workers start side
+# by side, so a kind adds a process (a Keras import and a compilation, about 15 s of CPU), not a benchmark.
+# keras-xla sets an option on the Keras runner's model (as keras-eager does), keras-jax takes the other backend
+# with the runner's own compilation (as keras-function does): every path of bench_impls.training.
+TIMED_KINDS = ("keras-xla", "keras-jax")
+
+
 def test_bench_runs_and_saves(tmp_path, mnist_dir, capsys):
     from rnnmnist import bench
-    assert bench.main(["--variant", "morvan", "--rounds", "2", "--segment", "0.3", "--paired", "0.5",
-                       "--data-dir", str(mnist_dir), "--out", str(tmp_path)]) == 0
+    assert bench.main(["--variant", "morvan", "--rounds", "2", "--segment", "0.1", "--paired", "0.5",
+                       "--impls", ",".join(TIMED_KINDS), "--data-dir", str(mnist_dir), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "runner / bare" in out and "morvan" in out
     (saved,) = (tmp_path / "bench").glob("*.json")
@@ -52,6 +60,31 @@ def test_bench_runs_and_saves(tmp_path, mnist_dir, capsys):
     assert m["paired_steps_per_s"] > 0 and m["projected_jobs2_s"] > 0 and "(--jobs 2)" in out
     assert len(m["round_ratios"]) == 2 and m["ratio"] == statistics.median(m["round_ratios"])
     assert m["ratio_ci95"] is None  # two rounds bound nothing at 95%
+    impls = record["implementations"]
+    assert impls["kinds"] == list(TIMED_KINDS) and not impls["skipped"]
+    assert set(impls["versions"]) == {"keras", "jax", "jaxlib"}
+    assert [(k["variant"], k["kind"], k["backend"]) for k in impls["measurements"]] == [
+        ("morvan", "keras-xla", "tensorflow"), ("morvan", "keras-jax", "jax")]
+    for k in impls["measurements"]:
+        # the same rounds as the TF1 runner's, the same steps per segment
+        assert k["steps_per_s"] > 0 and k["runner_steps_per_s"] == m["runner_steps_per_s"]
+        assert k["rounds"] == 2 and k["steps_per_segment"] == m["steps_per_segment"]
+        assert k["ratio"] == statistics.median(k["round_ratios"]) and k["ratio_ci95"] is None
+        assert f"| morvan    | {k['kind']}" in out
+
+
+def test_the_keras_kinds_are_all_by_default_and_jax_is_skipped_where_missing_unless_asked(monkeypatch):
+    assert chosen(None) == (tuple(KINDS), {}) and chosen("none") == ((), {})
+    assert chosen("keras-jax, keras-eager,keras-jax") == (("keras-jax", "keras-eager"), {})
+    with pytest.raises(ValueError, match="unknown kind 'keras-tpu'; choose from keras-eager, keras-function"):
+        chosen("keras-function,keras-tpu")
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jax" else find_spec(name, *a))
+    kinds, skipped = chosen(None)  # the default benchmark goes on without it, and says so
+    assert kinds == ("keras-eager", "keras-function", "keras-xla") and list(skipped) == ["keras-jax"]
+    assert skipped["keras-jax"].endswith('pip install -e ".[jax]"')
+    with pytest.raises(ValueError, match=r'^--impls keras-jax: the jax backend needs JAX.*pip install -e "\.\[jax\]"$'):
+        chosen("keras-function,keras-jax")  # asked by name: refused, not silently left out
 
 
 def test_median_ci95_is_the_order_statistics_the_binomial_gives():
