@@ -264,7 +264,7 @@ def table(rows: list[Measurement]) -> str:
                     tablefmt="github", disable_numparse=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> Parser:
     p = Parser(prog="python -m rnnmnist.bench", description=__doc__.splitlines()[0])
     p.add_argument("--variant", action="append", metavar="NAME", help="only these (repeatable; default: all)")
     p.add_argument("--rounds", type=int, default=24, help="alternating rounds per variant (default 24)")
@@ -281,6 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)
     p.add_argument("--kind", choices=("runner", "bare", *bench_impls.KINDS), default="runner", help=argparse.SUPPRESS)
     p.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = _parser()
     args = p.parse_args(argv)
     given = p.settings()
     tflogs.show(given.verbose)
@@ -302,6 +307,11 @@ def main(argv: list[str] | None = None) -> int:
     p.check_out(args.out, "bench")
     for kind, why in skipped.items():
         print(f"{p.prog}: note: {kind} skipped: {why}", file=sys.stderr)
+    return _measure_and_save(names, args, data_dir, kinds, skipped, started)
+
+
+def _measure_and_save(names: list[str], args, data_dir: Path, kinds, skipped: dict, started: float) -> int:
+    """Each variant measured in turn; the tables printed; the record written under OUT/bench/."""
     from . import results
     from .tfcompat import tf
     rows, impls = [], []
@@ -323,7 +333,6 @@ def main(argv: list[str] | None = None) -> int:
               "provenance": results.provenance(tf.__version__)}
     print(f"saved {results.write_json(args.out / 'bench', results.utc_stamp(), record)}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
