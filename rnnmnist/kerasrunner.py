@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 import numpy as np
 
-from . import checkpoints, kerasport, loop
+from . import checkpoints, kerasport, loop, tflogs
 from .curve import BATCH_ACCURACY, BATCH_LOSS, Curve, Point
 from .loop import Loop
 from .stopping import Stop
@@ -90,7 +90,10 @@ class KerasTraining(Loop):
             raise RuntimeError(f"Keras runs on its {keras.backend.backend()} backend in this process, not "
                                f"{plan.backend}: api.execute runs it in a process of its own")
         _threads(plan)
-        keras.utils.set_random_seed(plan.request.seed)  # Python's, NumPy's and Keras's generators: the weights
+        # Python's, NumPy's and Keras's generators: the weights. On JAX it also seeds TensorFlow, importing it:
+        # its start-up lines hidden, as kerasport.keras() hides them
+        with tflogs.quiet_fd2(not tflogs.shown and "tensorflow" not in sys.modules):
+            keras.utils.set_random_seed(plan.request.seed)
         port = plan.variant.keras(plan.fixes)
         self.keras, self.model, self.port = keras, port.model, port
         # as rnnmnist.equivalence checks them: tf.function on TensorFlow, jit on JAX

@@ -215,3 +215,5 @@ def test_keras_seeds_on_two_jobs_on_the_jax_backend(tmp_path, mnist_dir):
         assert implementation["backend"] == "jax" and implementation["jax"] and implementation["keras"].startswith("3.")
         assert record["command"].endswith("--impl keras --backend jax") and record["curve"][0]["at"] == 0
     assert "morvan: 2 seeds against" in ran.stdout  # pooled: one recipe, the Keras version's on JAX
+    # seeding Keras on JAX imports TensorFlow too: its start-up lines stay hidden, as on the TF backend
+    assert "cuda" not in ran.stdout + ran.stderr and "absl" not in ran.stdout + ran.stderr
