@@ -25,15 +25,6 @@ def interruptible(module: str) -> Iterator[None]:
         _stopped()
 
 
-def reproduce() -> NoReturn:
-    """The `rnnmnist` console script: `python -m rnnmnist.reproduce`'s `cli`, imported where an interrupt is one line."""
-    try:
-        from .reproduce import cli
-    except KeyboardInterrupt:
-        _stopped()
-    cli()
-
-
 def _stopped() -> NoReturn:
     print(STOPPED, file=sys.stderr, flush=True)
     sys.exit(128 + signal.SIGINT)

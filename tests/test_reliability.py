@@ -117,7 +117,7 @@ def numpy_loading(pid: int) -> bool:
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="finds rnnmnist's imports in /proc")
 @pytest.mark.parametrize("command", [["-m", "rnnmnist.reproduce"],  # and the console script's entry:
-                                     ["-c", "import rnnmnist.launch as launch; launch.reproduce()"]])
+                                     ["-c", "import rnnmnist.script; rnnmnist.script.main()"]])
 @pytest.mark.parametrize("after", [0, 0.05, 0.1])
 def test_ctrl_c_while_python_still_imports_rnnmnist_is_one_line(tmp_path, mnist_dir, command, after):
     """Ctrl-C at once, while the command's modules are imported (NumPy's library is mapped: rnnmnist's
@@ -125,7 +125,9 @@ def test_ctrl_c_while_python_still_imports_rnnmnist_is_one_line(tmp_path, mnist_
     Earlier than that it is Python's own start-up, which says so itself."""
     proc = subprocess.Popen([sys.executable, *command, "--variant", "morvan", "--steps", "3", "--data-dir",
                              str(mnist_dir), "--out", "res"], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            # as a terminal starts it: a test run in the background (CI's `&`) ignores SIGINT
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not numpy_loading(proc.pid):
         assert proc.poll() is None and time.monotonic() < deadline
