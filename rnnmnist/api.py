@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterable, TextIO
+from typing import TYPE_CHECKING, Callable, Iterable, TextIO, TypedDict
 
 from . import compare, pooling, registry, results
 from .plan import Plan, resolve
@@ -24,6 +24,9 @@ from .run import Run
 from .settings import Settings
 from .curve import Point
 from .stopping import Stop
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11 on
 
 Say = Callable[[str], None]
 
@@ -86,11 +89,23 @@ def keep(run: Run, say: Say = print) -> None:
         say(f"model saved as {run.curve.checkpoint}")
 
 
-def train(variant: str, *, seed: int | None = None, steps: int | None = None, epochs: int | None = None,
-          fixes: Iterable[str] = (), data_dir: Path | str | None = None, out: Path | str | None = RUNS,
-          tensorboard: Path | str | None = None, checkpoint: Path | str | None = None, era: str | None = None,
-          impl: str = "tf1", backend: str | None = None, quiet: bool = False, echo: Say | None = None,
-          progress: TextIO | None = None) -> Run:
+class Asked(TypedDict, total=False):
+    """What `train` hands to the run's request (`RunRequest.build`): the command line's options, by name."""
+    seed: int                   # graph and data-order seed (default: the tutorial's own)
+    steps: int                  # stop after this many steps (a truncated run)
+    epochs: int                 # the same in epochs, for the tutorials with an epoch loop
+    fixes: Iterable[str]        # the tutorial's bugs switched off, by name
+    data_dir: Path | str        # MNIST's directory (default: $RNNMNIST_DATA_DIR, else MNIST_data/)
+    out: Path | str | None      # where the run is saved (default runs/; None: not saved)
+    tensorboard: Path | str     # also write TensorBoard events under DIR/<variant>/<run>
+    checkpoint: Path | str      # save the trained model in a new directory of its own under DIR/<variant>/
+    era: str                    # another TensorFlow release's data order and default initializer
+    impl: str                   # "tf1" (default) or "keras": the tutorial's Keras 3 version
+    backend: str                # Keras 3's backend: "tensorflow" (default) or "jax"
+
+
+def train(variant: str, *, quiet: bool = False, echo: Say | None = None, progress: TextIO | None = None,
+          **asked: Unpack[Asked]) -> Run:
     """Train a tutorial again with its published recipe and compare it with its documented numbers.
 
     Prints the tutorial's own lines (`quiet=True`: nothing; `echo`: send them elsewhere). The run
@@ -107,9 +122,7 @@ def train(variant: str, *, seed: int | None = None, steps: int | None = None, ep
     given = Settings.read()  # the environment's data directory, threads, mirror and verbosity
     tflogs.show(given.verbose)  # if TensorFlow is still to be imported
     # every argument checked (types, ranges, the paths it reads and writes, the fixes) before any fetch or training
-    plan = resolve(RunRequest.build(variant, seed, steps=steps, epochs=epochs, fixes=fixes, data_dir=data_dir,
-                                    out=out, tensorboard=tensorboard, checkpoint=checkpoint, era=era, impl=impl,
-                                    backend=backend, settings=given))
+    plan = resolve(RunRequest.build(variant, asked.pop("seed", None), settings=given, **{"out": RUNS, **asked}))
     say = (lambda line: None) if quiet else (echo or print)
     load_raw(plan.request.data_dir, say=(lambda line: None) if quiet else sources.to_stderr,
              url=given.mnist_url)  # fetch, verify

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,10 @@ class RunRequest:
         """
         if not isinstance(variant, str) or variant not in registry.names():
             raise RequestError(f"unknown variant {variant!r}; known variants: {', '.join(registry.names())}")
+        asked = {f.name for f in fields(cls)} - {"variant", "seed"}
+        unknown = sorted(set(kwargs) - asked)
+        if unknown:
+            raise RequestError(f"unknown argument {unknown[0]!r}; a run takes seed, {', '.join(sorted(asked))}")
         seed = _whole("seed", seed)
         if seed is not None and not 0 <= seed < 2 ** 31:
             raise RequestError(f"seed must be between 0 and 2**31 - 1, got {seed}")

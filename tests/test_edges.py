@@ -119,7 +119,8 @@ def test_the_issues_cases_say_what_to_give(tree):
     cases = [({"out": "afile", "steps": 3}, "cannot write results to out afile (afile is a file)"),
              ({"data_dir": "afile"}, "data_dir afile is a file; give a directory"),
              ({"steps": "10"}, "steps must be a whole number, got '10'"),
-             ({"steps": True}, "steps must be a whole number, got True")]
+             ({"steps": True}, "steps must be a whole number, got True"),
+             ({"stepz": 3}, "unknown argument 'stepz'; a run takes seed, backend, checkpoint, ")]
     for kwargs, said in cases:
         with pytest.raises(ValueError, match=said.replace("(", r"\(").replace(")", r"\)")):
             rnnmnist.train("morvan", quiet=True, **kwargs)
