@@ -26,7 +26,6 @@ A log cut short is compared over what it reached, and both verdicts say it was c
 """
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -178,7 +177,7 @@ def check(variant: Variant, path: Path, evidence: Path | None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .usage import Parser
+    from .usage import Parser, stdout_closed
     p = Parser(prog="python -m rnnmnist.check", description=__doc__.split(":", 1)[1].split("\n")[0].strip())
     p.add_argument("--variant", metavar="NAME", required=True, choices=registry.names(),
                    help=f"the tutorial the curve is of: {', '.join(registry.names())}")
@@ -201,9 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         print("\n".join(lines), flush=True)
-    except BrokenPipeError:  # `| head`: the reader went away; nothing more to say, and no traceback
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+    except BrokenPipeError:  # `| head`: the reader went away; nothing more to say
+        return stdout_closed()
     return 0
 
 

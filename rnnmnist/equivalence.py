@@ -199,7 +199,8 @@ def write_cases(directory: Path, specs: list[dict], steps: int, data_dir: Path, 
                                                           modes=modes)))
 
 
-def run_side(directory: Path, side: str, env: dict[str, str] | None = None, module: str = __name__) -> None:
+def run_side(directory: Path, side: str, env: dict[str, str] | None = None,
+             module: str = "rnnmnist.equivalence") -> None:  # not __name__: run as a command, that is __main__
     """`python -m <module> --side <side> <directory>` in a process of its own; raises SideFailed if it fails.
 
     The TF1 side is this module's; another module (rnnmnist.pitfalls.migration) may run its own Keras side.

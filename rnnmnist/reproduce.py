@@ -10,7 +10,6 @@ import sys
 from . import launch
 
 with launch.interruptible(__name__):  # Ctrl-C while `python -m` imports this: one line, not a traceback
-    import os
     import signal
     from pathlib import Path
     from typing import Callable, NoReturn
@@ -23,7 +22,7 @@ with launch.interruptible(__name__):  # Ctrl-C while `python -m` imports this: o
     from .request import BACKENDS, IMPLS, JAX_EXTRA, RequestError, RunRequest
     from .places import EVIDENCE, RUNS
     from .settings import SCHEDULER, Settings
-    from .usage import Parser, positive, seed
+    from .usage import Parser, positive, seed, stdout_closed
 
 
 def parser() -> Parser:
@@ -78,16 +77,13 @@ def _echo_to(stop: stopping.Stop) -> Callable[[str], None]:
             print(line, flush=True)
         except BrokenPipeError:
             # the reader is gone (`| head`): stop as Ctrl-C would, saving what finished, and print nowhere
-            _stdout_to_devnull()
+            stdout_closed()
             print("rnnmnist: stdout was closed: stopping after the step in progress; what finished is saved "
                   "as an interrupted run", file=sys.stderr, flush=True)
             stop.request(BROKEN_PIPE)
     return echo
 
 
-def _stdout_to_devnull() -> None:
-    # Python would otherwise fail again on the next print and when it flushes stdout at exit
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _plans(args, p: Parser, data_dir: Path, given: Settings) -> list[Plan]:
@@ -356,8 +352,7 @@ def cli(argv: list[str] | None = None) -> NoReturn:
         code = main(argv)
         sys.stdout.flush()  # a reader gone by now must fail here, not in Python's exit
     except BrokenPipeError:  # stdout closed outside the training loop: nothing unsaved, nothing more to say
-        _stdout_to_devnull()
-        code = EXIT_INTERRUPTED[BROKEN_PIPE]
+        code = stdout_closed()  # EXIT_INTERRUPTED[BROKEN_PIPE]
     sys.exit(code)
 
 

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -40,6 +43,13 @@ class Parser(argparse.ArgumentParser):
             check_writable(out, under)
         except OSError as e:
             self.error(f"cannot write results to --out {out} ({e.strerror or e}); give a writable directory")
+
+
+def stdout_closed() -> int:
+    """The reader of stdout went away (`| head`): print nowhere from now on (Python would fail again when it
+    flushes at exit), and the exit code a closed pipe gives; no traceback."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 128 + signal.SIGPIPE
 
 
 def _whole(text: str) -> int:

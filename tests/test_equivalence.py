@@ -185,3 +185,12 @@ def test_equivalence_tensorflow_backend(mnist_dir):
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed (pip install -e .[jax])")
 def test_equivalence_jax_backend(mnist_dir):
     _check_all("jax", mnist_dir)
+
+
+def test_the_command_runs_as_a_command(mnist_dir, tmp_path):
+    """`python -m rnnmnist.equivalence`: its sides are this module's, by its name (run as a command, the
+    module is `__main__`: a side started as `python -m __main__` failed, from a wheel and a clone alike)."""
+    out = subprocess.run([sys.executable, "-m", "rnnmnist.equivalence", "--variant", "morvan", "--steps", "1",
+                          "--data-dir", str(mnist_dir)], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "(b) eager: output on the first batch" in out.stdout and "rnnmnist: error" not in out.stderr

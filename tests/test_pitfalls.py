@@ -181,3 +181,12 @@ def test_migration_from_logits_on_softmax_silently_fixes_the_bug_on_tensorflow_o
     assert any("from_logits=True" in w for w in f["warnings"])  # Keras's only sign of it
     if importlib.util.find_spec("jax"):
         assert f["jax"] <= TOLERANCES["loss"]  # the same code keeps the bug on JAX
+
+
+def test_the_lesson_list_read_by_head_ends_quietly(tmp_path):
+    """`python -m rnnmnist.pitfalls | head -2`: the reader goes away; exit 141, no BrokenPipeError traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "rnnmnist.pitfalls"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=tmp_path)
+    proc.stdout.close()  # gone before the first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and "Traceback" not in err, err

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from .. import tflogs
-from ..usage import Parser
+from ..usage import Parser, stdout_closed
 from . import LESSONS
 
 
@@ -51,4 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `| head` on the list or a lesson: nothing more to say
+        sys.exit(stdout_closed())
