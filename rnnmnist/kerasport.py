@@ -46,3 +46,16 @@ def tf1_lstm_initializer(n_input: int, units: int, era: str):
         limit = math.sqrt(6 / (fan_in + fan_out))
     k = keras()
     return k.initializers.RandomUniform(-limit, limit, seed=k.random.SeedGenerator())
+
+
+def basic_lstm_cell(n_input: int, units: int, era: str) -> dict:
+    """The Keras LSTM (or LSTMCell) arguments that make it start as TF1's BasicLSTMCell(units, forget_bias=1.0):
+    the era's initialiser over the joint [x, h] kernel for both halves, a zero bias, and the forget bias,
+    which TF1 adds in the forward pass and Keras keeps in `bias` (unit_forget_bias starts its f block at 1)."""
+    init = tf1_lstm_initializer(n_input, units, era)
+    return dict(kernel_initializer=init, recurrent_initializer=init, bias_initializer="zeros", unit_forget_bias=True)
+
+
+def adam_as_tf1(learning_rate: float):
+    """tf.train.AdamOptimizer(learning_rate): its betas, and its epsilon 1e-8 (Keras's default is 1e-7)."""
+    return keras().optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8)

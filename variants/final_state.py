@@ -125,12 +125,9 @@ def keras_model(fixes: frozenset = frozenset()) -> KerasPort:
     # weight['in'] and bias['in']: random_normal (stddev 1) and 0.1 (Keras: glorot and zeros)
     in_ = keras.layers.Dense(neurons, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0),
                              bias_initializer=keras.initializers.Constant(0.1), name="in")(xs)
-    # BasicLSTMCell(neurons, forget_bias=1.0): its kernel initialiser is the TF1 era's over the joint [x, h]
-    # kernel; its bias starts at zero and the forget bias is added in its forward pass. Keras has no forget
-    # bias in the forward pass: it lives in `bias`, which unit_forget_bias starts at 1 in the f block.
-    init = kerasport.tf1_lstm_initializer(neurons, neurons, TF_ERA)
-    out_, h, c = keras.layers.LSTM(neurons, kernel_initializer=init, recurrent_initializer=init,
-                                   bias_initializer="zeros", unit_forget_bias=True, return_state=True,
+    # BasicLSTMCell(neurons, forget_bias=1.0), as Keras arguments (rnnmnist.kerasport)
+    cell_as_tf1 = kerasport.basic_lstm_cell(neurons, neurons, TF_ERA)
+    out_, h, c = keras.layers.LSTM(neurons, **cell_as_tf1, return_state=True,
                                    name="lstm")(in_)
     # states_[1]: the final state's h (Keras returns [output, h, c])
     pred = keras.layers.Dense(classes, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0),
@@ -138,8 +135,7 @@ def keras_model(fixes: frozenset = frozenset()) -> KerasPort:
     return KerasPort(
         model=keras.Model(xs, pred),
         loss=keras.losses.CategoricalCrossentropy(from_logits=True),  # softmax_cross_entropy_with_logits, mean
-        optimizer=keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.999,
-                                        epsilon=1e-8),  # TF1's AdamOptimizer epsilon (Keras's default: 1e-7)
+        optimizer=kerasport.adam_as_tf1(lr),  # tf.train.AdamOptimizer(lr): TF1's epsilon, 1e-8
         tf1_variables=("in/kernel", "out/kernel", "in/bias", "out/bias", "lstm/kernel", "lstm/bias"),
         unlike="the bug, zero_state(batch_size) of a fixed 128: Keras's initial state follows the fed batch, "
                "as --fix batch-state does (the same zeros on the tutorial's batches of 128)")

@@ -125,20 +125,16 @@ def keras_model(fixes: frozenset = frozenset()) -> KerasPort:
     # weights['in'] and biases['in']: random_normal (stddev 1) and 0.1 (Keras: glorot and zeros), each row
     X_in = keras.layers.Dense(n_hidden_units, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0),
                               bias_initializer=keras.initializers.Constant(0.1), name="in")(x)
-    # BasicLSTMCell(n_hidden_units, forget_bias=1.0): its kernel initialiser is the TF1 era's over the joint [x, h]
-    # kernel; its bias starts at zero and the forget bias is added in its forward pass. Keras has no forget
-    # bias in the forward pass: it lives in `bias`, which unit_forget_bias starts at 1 in the f block.
-    init = kerasport.tf1_lstm_initializer(n_hidden_units, n_hidden_units, TF_ERA)
+    # BasicLSTMCell(n_hidden_units, forget_bias=1.0), as Keras arguments (rnnmnist.kerasport)
+    cell_as_tf1 = kerasport.basic_lstm_cell(n_hidden_units, n_hidden_units, TF_ERA)
     # dynamic_rnn over a zero_state(batch_size): Keras starts from zeros of the fed batch (the same on 128)
-    last = keras.layers.LSTM(n_hidden_units, kernel_initializer=init, recurrent_initializer=init,
-                             bias_initializer="zeros", unit_forget_bias=True, name="lstm")(X_in)  # outputs[-1]
+    last = keras.layers.LSTM(n_hidden_units, **cell_as_tf1, name="lstm")(X_in)  # outputs[-1]
     pred = keras.layers.Dense(n_classes, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0),
                               bias_initializer=keras.initializers.Constant(0.1), name="out")(last)
     return KerasPort(
         model=keras.Model(x, pred),
         loss=keras.losses.CategoricalCrossentropy(from_logits=True),  # softmax_cross_entropy_with_logits, mean
-        optimizer=keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.999,
-                                        epsilon=1e-8),  # TF1's AdamOptimizer epsilon (Keras's default: 1e-7)
+        optimizer=kerasport.adam_as_tf1(lr),  # tf.train.AdamOptimizer(lr): TF1's epsilon, 1e-8
         tf1_variables=("in/kernel", "out/kernel", "in/bias", "out/bias", "lstm/kernel", "lstm/bias"),
         unlike="zero_state(batch_size) fixes the TF1 graph's batch at 128; Keras's initial state follows the "
                "fed batch (the same zeros on the tutorial's batches of 128)")

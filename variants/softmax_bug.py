@@ -85,12 +85,9 @@ def keras_model(fixes: frozenset = frozenset()) -> KerasPort:
     keras = kerasport.keras()
     x = keras.Input((784,))
     inputs = keras.layers.Reshape((max_time, n_inputs))(x)
-    # BasicLSTMCell(lstm_size, forget_bias=1.0): its kernel initialiser is the TF1 era's over the joint [x, h]
-    # kernel; its bias starts at zero and the forget bias is added in its forward pass. Keras has no forget
-    # bias in the forward pass: it lives in `bias`, which unit_forget_bias starts at 1 in the f block.
-    init = kerasport.tf1_lstm_initializer(n_inputs, lstm_size, TF_ERA)
-    _, h, c = keras.layers.LSTM(lstm_size, kernel_initializer=init, recurrent_initializer=init,
-                                bias_initializer="zeros", unit_forget_bias=True, return_state=True,
+    # BasicLSTMCell(lstm_size, forget_bias=1.0), as Keras arguments (rnnmnist.kerasport)
+    cell_as_tf1 = kerasport.basic_lstm_cell(n_inputs, lstm_size, TF_ERA)
+    _, h, c = keras.layers.LSTM(lstm_size, **cell_as_tf1, return_state=True,
                                 name="lstm")(inputs)  # final_state[1]
     # weights: truncated_normal(stddev=0.1); biases: 0.1
     prediction = keras.layers.Dense(n_classes, kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.1),
@@ -108,8 +105,7 @@ def keras_model(fixes: frozenset = frozenset()) -> KerasPort:
     return KerasPort(
         model=keras.Model(x, prediction),
         loss=cross_entropy,  # tf.reduce_mean: Keras averages a loss function's values over the batch
-        optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.999,
-                                        epsilon=1e-8),  # TF1's AdamOptimizer epsilon (Keras's default: 1e-7)
+        optimizer=kerasport.adam_as_tf1(learning_rate),  # tf.train.AdamOptimizer(learning_rate): TF1's epsilon, 1e-8
         tf1_variables=("readout/kernel", "readout/bias", "lstm/kernel", "lstm/bias"))
 
 

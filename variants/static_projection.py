@@ -110,12 +110,9 @@ def keras_model(fixes: frozenset = frozenset()) -> KerasPort:
     # weights['hidden'] and biases['hidden']: both random_normal (stddev 1)
     _H = keras.layers.Dense(dimhidden, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0),
                             bias_initializer=keras.initializers.RandomNormal(stddev=1.0), name="hidden")(x)
-    # BasicLSTMCell(dimhidden, forget_bias=1.0): its kernel initialiser is the TF1 era's over the joint [x, h]
-    # kernel; its bias starts at zero and the forget bias is added in its forward pass. Keras has no forget
-    # bias in the forward pass: it lives in `bias`, which unit_forget_bias starts at 1 in the f block.
-    init = kerasport.tf1_lstm_initializer(dimhidden, dimhidden, TF_ERA)
-    cell = keras.layers.LSTMCell(dimhidden, kernel_initializer=init, recurrent_initializer=init,
-                                 bias_initializer="zeros", unit_forget_bias=True)
+    # BasicLSTMCell(dimhidden, forget_bias=1.0), as Keras arguments (rnnmnist.kerasport)
+    cell_as_tf1 = kerasport.basic_lstm_cell(dimhidden, dimhidden, TF_ERA)
+    cell = keras.layers.LSTMCell(dimhidden, **cell_as_tf1)
     _LSTM_O = keras.layers.RNN(cell, unroll=True, name="lstm")(_H)  # _LSTM_0[-1] of static_rnn's 28 steps
     _O = keras.layers.Dense(dimoutput, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0),
                             bias_initializer=keras.initializers.RandomNormal(stddev=1.0), name="out")(_LSTM_O)

@@ -90,12 +90,9 @@ def keras_model(fixes: frozenset = frozenset()) -> KerasPort:
     """The same network in today's Keras 3: keras.layers.RNN over an LSTMCell, unrolled as static_rnn did."""
     keras = kerasport.keras()
     X = keras.Input((n_steps, n_input))
-    # BasicLSTMCell(n_hidden, forget_bias=1.0): its kernel initialiser is the TF1 era's over the joint [x, h]
-    # kernel; its bias starts at zero and the forget bias is added in its forward pass. Keras has no forget
-    # bias in the forward pass: it lives in `bias`, which unit_forget_bias starts at 1 in the f block.
-    init = kerasport.tf1_lstm_initializer(n_input, n_hidden, TF_ERA)
-    cell = keras.layers.LSTMCell(n_hidden, kernel_initializer=init, recurrent_initializer=init,
-                                 bias_initializer="zeros", unit_forget_bias=True)
+    # BasicLSTMCell(n_hidden, forget_bias=1.0), as Keras arguments (rnnmnist.kerasport)
+    cell_as_tf1 = kerasport.basic_lstm_cell(n_input, n_hidden, TF_ERA)
+    cell = keras.layers.LSTMCell(n_hidden, **cell_as_tf1)
     last = keras.layers.RNN(cell, unroll=True, name="lstm")(X)  # outputs[-1] of static_rnn's 28 steps
     # W and b: random_normal (stddev 1)
     predict = keras.layers.Dense(n_classes, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0),
@@ -103,8 +100,7 @@ def keras_model(fixes: frozenset = frozenset()) -> KerasPort:
     return KerasPort(
         model=keras.Model(X, predict),
         loss=keras.losses.CategoricalCrossentropy(from_logits=True),  # softmax_cross_entropy_with_logits, mean
-        optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.999,
-                                        epsilon=1e-8),  # TF1's AdamOptimizer epsilon (Keras's default: 1e-7)
+        optimizer=kerasport.adam_as_tf1(learning_rate),  # tf.train.AdamOptimizer(learning_rate): TF1's epsilon, 1e-8
         tf1_variables=("lstm/kernel", "lstm/bias", "readout/kernel", "readout/bias"))
 
 
