@@ -56,17 +56,7 @@ def execute(plan: "Plan", echo: Callable[[str], None] | None, progress: TextIO |
     watch.start()
     answers: dict[type, object] = {}
     try:
-        while True:
-            try:
-                text = proc.stdout.readline()
-            except KeyboardInterrupt:  # Ctrl-C here: the run stops after its step, and still comes back
-                stop.request("KeyboardInterrupt")
-                continue
-            if not text:
-                break
-            text = text.decode(errors="replace")
-            _handle(from_run(text), text, echo, on_record, answers)
-        proc.wait()
+        _follow(proc, echo, on_record, answers, stop)
     finally:
         if proc.poll() is None:  # this process is being torn down: do not leave the run behind
             proc.kill()
@@ -79,6 +69,26 @@ def execute(plan: "Plan", echo: Callable[[str], None] | None, progress: TextIO |
         return Run.from_record(document.run).with_invoked_as(results.command_line())
     why = failure.error if failure is not None else (errors[-1] if errors else f"exit code {proc.returncode}")
     raise RunFailed(f"the {plan.request.label} run's own process failed: {why}")
+
+
+def _follow(proc: subprocess.Popen, echo, on_record, answers: dict, stop: Stop) -> None:
+    """Pass on what the run sends until it ends. A Ctrl-C here, wherever it lands (waiting for a line, or in
+    `echo`: Jupyter's interrupt), stops the run after its step; it still comes back, interrupted."""
+    while True:
+        try:
+            text = proc.stdout.readline()
+            if not text:
+                break
+            text = text.decode(errors="replace")
+            _handle(from_run(text), text, echo, on_record, answers)
+        except KeyboardInterrupt:
+            stop.request("KeyboardInterrupt")
+    while True:
+        try:
+            proc.wait()
+            return
+        except KeyboardInterrupt:  # its document is in; it is ending
+            stop.request("KeyboardInterrupt")
 
 
 def _handle(message, text: str, echo, on_record, answers: dict) -> None:

@@ -217,3 +217,66 @@ def test_keras_seeds_on_two_jobs_on_the_jax_backend(tmp_path, mnist_dir):
     assert "morvan: 2 seeds against" in ran.stdout  # pooled: one recipe, the Keras version's on JAX
     # seeding Keras on JAX imports TensorFlow too: its start-up lines stay hidden, as on the TF backend
     assert "cuda" not in ran.stdout + ran.stderr and "absl" not in ran.stdout + ran.stderr
+
+
+# ---- a Ctrl-C reaches a Keras run in a process of its own --------------------------------------------------
+
+def no_worker_left(cwd: Path) -> bool:
+    import psutil
+    return not [p for p in psutil.process_iter(["cmdline", "cwd"])
+                if "rnnmnist.worker" in (p.info["cmdline"] or []) and p.info["cwd"] == str(cwd)]
+
+
+def test_jupyters_interrupt_in_echo_stops_a_keras_run_in_its_own_process_and_it_comes_back(tmp_path, mnist_dir,
+                                                                                          monkeypatch):
+    """After a TF1 run a notebook's Keras run trains in a process of its own; "Interrupt kernel" raises
+    KeyboardInterrupt wherever the kernel is, here in `echo`: was a lost run (the process killed, nothing back)."""
+    from rnnmnist import kerasrunner
+    monkeypatch.setattr(kerasrunner, "runs_here", lambda backend: False)  # as after a TF1 run in this process
+    monkeypatch.chdir(tmp_path)
+    def echo(line):
+        if re.fullmatch(r"0\.\d+", line):
+            echo.accuracies += 1
+            if echo.accuracies == 2:
+                raise KeyboardInterrupt
+    echo.accuracies = 0
+    stopped = api.train("morvan", seed=3, steps=300, impl="keras", data_dir=mnist_dir, out=tmp_path / "runs",
+                        echo=echo)
+    assert stopped.interrupted == "KeyboardInterrupt" and stopped.path.name.endswith("_seed3_keras_truncated_interrupted.json")
+    # it stops after the step its process is at when the request arrives: step 20 printed, not yet step 300
+    assert 21 <= stopped.record["steps_run"] < 300 and [p.at for p in stopped.points][:2] == [0, 20]
+    assert results.load(stopped.path)["interrupted_by"] == "KeyboardInterrupt"
+    assert no_worker_left(tmp_path)
+
+
+SIGINT_CHILD = textwrap.dedent("""
+    import json, sys
+    from rnnmnist import api, tfcompat  # TF1 semantics on: the Keras run goes to a process of its own
+    run = api.train("morvan", seed=3, steps=300, impl="keras", data_dir=sys.argv[1], out="runs",
+                    echo=lambda line: print(line, flush=True))
+    print(json.dumps({"interrupted": run.interrupted, "steps_run": run.record["steps_run"], "path": str(run.path)}))
+""")
+
+
+def test_ctrl_c_to_python_stops_a_keras_run_in_its_own_process_and_it_comes_back(tmp_path, mnist_dir):
+    """A real SIGINT to the Python that called train() (a terminal's Ctrl-C), while it waits for the run's
+    lines: the run's process (a session of its own) is told, stops after its step and sends its run back."""
+    import signal
+    import time
+    proc = subprocess.Popen([sys.executable, "-c", SIGINT_CHILD, str(mnist_dir)], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            # as a terminal starts it: a test run in the background (CI's `&`) ignores SIGINT
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline, accuracies = time.monotonic() + TIMEOUT_S, 0
+    while accuracies < 2:
+        line = proc.stdout.readline()
+        assert line and time.monotonic() < deadline, proc.stderr.read()
+        accuracies += bool(re.fullmatch(r"0\.\d+", line.strip()))
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=TIMEOUT_S)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    came_back = json.loads(out.splitlines()[-1])
+    assert came_back["interrupted"] == "KeyboardInterrupt" and 21 <= came_back["steps_run"] < 300
+    assert came_back["path"].endswith("_seed3_keras_truncated_interrupted.json")
+    assert results.load(tmp_path / came_back["path"])["interrupted_by"] == "KeyboardInterrupt"
+    assert no_worker_left(tmp_path)
