@@ -149,6 +149,21 @@ def test_an_ensemble_on_a_real_cluster_survives_a_killed_worker_and_a_lost_sched
                        progress=None)
     assert here.points == results.curve_of(saved[1])
 
+    # The Keras version on the same cluster: each run's Keras in a process of its own on its worker
+    proc = reproduce("--variant", "morvan", "--impl", "keras", "--seeds", "2", "--steps", "21", "--scheduler", address,
+                     "--out", "keras", "--data-dir", "MNIST_data", cwd=client_dir)
+    out, err = proc.communicate(timeout=TIMEOUT_S)
+    assert proc.returncode == 0, err
+    kept = {results.load(p)["seed"]: results.load(p) for p in (client_dir / "keras" / "morvan").glob("*.json")}
+    assert sorted(kept) == [1, 2] and all(p.name.endswith("_keras_truncated.json")
+                                          for p in (client_dir / "keras" / "morvan").glob("*.json"))
+    for seed, record in kept.items():
+        assert record["provenance"]["implementation"]["impl"] == "keras" and record["steps_run"] == 21
+        assert record["command"] == f"python -m rnnmnist.reproduce --variant morvan --seed {seed} --steps 21 --impl keras"
+    tf1_first = [p for p in results.curve_of(saved[1]) if p.at <= 20]  # the TF1 graph's, over the same steps
+    assert results.curve_of(kept[1]) != tf1_first and len(results.curve_of(kept[1])) == len(tf1_first)
+    assert "\nmorvan: 2 seeds against " in out  # pooled apart from the TF1 seeds, as with --jobs
+
     # The scheduler goes away mid-run: one line that says what to do; what was saved stays.
     proc = reproduce("--variant", "morvan", "--seed", "3", "--steps", "120", "--scheduler", address, "--out", "res",
                      cwd=client_dir)
