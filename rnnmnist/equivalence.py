@@ -205,11 +205,28 @@ def run_side(directory: Path, side: str, env: dict[str, str] | None = None,
 
     The TF1 side is this module's; another module (rnnmnist.pitfalls.migration) may run its own Keras side.
     """
-    done = subprocess.run([sys.executable, "-m", module, "--side", side, str(directory)],
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}, capture_output=True, text=True)
-    if done.returncode:
-        lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
-        raise SideFailed(f"the {side} side failed: {lines[-1]}\n" + "\n".join(lines[-30:]))
+    run_sides(directory, [(side, env)], module)
+
+
+def run_sides(directory: Path, sides: list[tuple[str, dict[str, str] | None]],
+              module: str = "rnnmnist.equivalence") -> None:
+    """Several sides that need only what is already in `directory`, at once (each a process of its own: one
+    Keras backend per process); raises SideFailed for the first that failed, once all have ended."""
+    started = [(side, subprocess.Popen([sys.executable, "-m", module, "--side", side, str(directory)],
+                                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+               for side, env in sides]
+    try:
+        ended = [(side, proc.communicate()[1], proc.returncode) for side, proc in started]
+    finally:
+        for _, proc in started:  # torn down (Ctrl-C): no side left behind
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    for side, stderr, code in ended:
+        if code:
+            lines = stderr.strip().splitlines() or [f"exit code {code}"]
+            raise SideFailed(f"the {side} side failed: {lines[-1]}\n" + "\n".join(lines[-30:]))
 
 
 def largest(a, b) -> float:

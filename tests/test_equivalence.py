@@ -196,3 +196,12 @@ def test_the_command_runs_as_a_command(mnist_dir, tmp_path):
                           "--data-dir", str(mnist_dir)], capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "(b) eager: output on the first batch" in out.stdout and "rnnmnist: error" not in out.stderr
+
+
+def test_sides_at_once_all_end_and_the_first_failure_is_said(tmp_path):
+    """run_sides: each side a process; a failed one (here an unknown side: argparse's exit 2) is a SideFailed
+    naming it and its last line, raised once every side has ended, none left running."""
+    with pytest.raises(equivalence.SideFailed, match=r"the bogus side failed: .*invalid choice: 'bogus'"):
+        equivalence.run_sides(tmp_path, [("bogus", None), ("other", {"KERAS_BACKEND": "jax"})])
+    with pytest.raises(equivalence.SideFailed, match=r"the keras side failed: .*cases.json"):
+        equivalence.run_side(tmp_path, "keras")  # no cases.json in the directory: its traceback's last line

@@ -216,8 +216,8 @@ def measure(data_dir: Path) -> Facts:
         directory = Path(tmp)
         equivalence.write_cases(directory, cases, STEPS, data_dir, [])
         equivalence.run_side(directory, "tf1")
-        for backend in backends:
-            equivalence.run_side(directory, backend, equivalence.keras_env(backend), module=__name__)
+        # one process per backend (a process has one), both at once: they only read the TF1 side's files
+        equivalence.run_sides(directory, [(b, equivalence.keras_env(b)) for b in backends], module=__name__)
         return {backend: json.loads((directory / f"{backend}.json").read_text()) for backend in backends}
 
 
