@@ -138,16 +138,19 @@ def test_cli_runs_a_lesson_quietly():
     assert "WARNING" not in out.stderr and "Traceback" not in out.stderr
 
 
-@pytest.fixture(scope="module")
-def migration(mnist_dir):
-    """The migration lesson, run once (its TF1 and Keras processes, ~1 min on 2 cores: each pitfall needs
-    training steps), from a process where TF1 semantics are on, as `--all` runs it after the other lessons."""
+def test_the_migration_lessons_five_pitfalls_are_real_and_fixed(mnist_dir):
+    """The migration lesson, run once, from a process where TF1 semantics are on, as `--all` runs it after the
+    other lessons. One test, not one per pitfall: under xdist a module-scoped fixture runs again in each test
+    process that takes one of its tests, and this lesson is a minute of training processes."""
     import rnnmnist.tfcompat  # noqa: F401
-    return lesson("migration", data_dir=mnist_dir)
+    facts, text = lesson("migration", data_dir=mnist_dir)
+    _gates_and_forget_bias(facts, text)
+    _initialisers(facts)
+    _adam_epsilon(facts)
+    _from_logits_on_softmax(facts)
 
 
-def test_migration_gates_and_forget_bias_are_real_and_fixed(migration):
-    facts, text = migration
+def _gates_and_forget_bias(facts, text):
     for pitfall in ("gates", "forget_bias"):
         f = facts[pitfall]
         assert f["wrong"] > 100 * TOLERANCES["output"] >= 100 * f["fixed"], pitfall  # logits of order 10
@@ -157,8 +160,8 @@ def test_migration_gates_and_forget_bias_are_real_and_fixed(migration):
     assert "1. The gates left in TF1's order" in text and "Fix 5:" in text
 
 
-def test_migration_initialisers_are_keras_defaults_against_the_joint_kernel(migration):
-    facts, _ = migration
+def _initialisers(facts):
+    """Keras's defaults against the joint kernel."""
     f = facts["initialisers"]
     assert f["std_off"]["default"] > 3 * SCALE_TOLERANCE  # orthogonal's 1/sqrt(4 units) against the joint uniform
     assert f["std_off"]["fixed"] < SCALE_TOLERANCE
@@ -166,15 +169,15 @@ def test_migration_initialisers_are_keras_defaults_against_the_joint_kernel(migr
     assert f["identical"]["unseeded_instance"] == 1.0 and f["identical"]["port"] < 0.01
 
 
-def test_migration_adam_epsilon_moves_the_weights_beyond_the_tolerance(migration):
-    facts, _ = migration
+def _adam_epsilon(facts):
+    """Keras's epsilon moves the weights beyond the tolerance; TF1's keeps them within it."""
     f = facts["epsilon"]
     assert f["wrong"] > TOLERANCES["weights"] >= f["fixed"]
     assert f["loss"][1] <= TOLERANCES["loss"]
 
 
-def test_migration_from_logits_on_softmax_silently_fixes_the_bug_on_tensorflow_only(migration):
-    facts, _ = migration
+def _from_logits_on_softmax(facts):
+    """On the TensorFlow backend it silently fixes the tutorial's bug; on JAX it keeps it."""
     f = facts["double_softmax"]
     assert f["wrong"] > 10 * TOLERANCES["loss"] and f["weights"][0] > TOLERANCES["weights"]
     assert f["fixed"] <= TOLERANCES["loss"] and f["weights"][1] <= TOLERANCES["weights"]
