@@ -195,7 +195,8 @@ def test_committed_seeds_together_agree_with_the_documented_numbers():
 # numbers and against its TF1 graph's seeds (Welch's t per checkpoint, counted like a verdict). Pinned like the
 # TF1 verdicts above; a newly committed Keras ensemble must be pinned here too.
 KERAS_EXPECTED = {("morvan", "0.12"): compare.REPRODUCED, ("static-split", "1.0"): compare.REPRODUCED,
-                  ("final-state", "1.0"): compare.REPRODUCED, ("static-projection", "1.4"): compare.REPRODUCED}
+                  ("final-state", "1.0"): compare.REPRODUCED, ("static-projection", "1.4"): compare.REPRODUCED,
+                  ("softmax-bug", "1.14"): compare.NO_REFERENCE}
 
 
 def test_committed_keras_seeds_agree_with_the_documented_numbers_and_with_the_tf1_graphs_seeds():
