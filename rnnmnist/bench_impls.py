@@ -8,12 +8,11 @@ Nothing here imports TensorFlow or Keras; the worker imports Keras when it build
 """
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from .request import JAX_EXTRA
+from .request import jax_missing
 
 # kind: (Keras backend, what the benchmark sets on the Keras runner's compiled model before its first step)
 KINDS: dict[str, tuple[str, dict[str, bool]]] = {
@@ -51,8 +50,7 @@ def chosen(text: str | None) -> tuple[tuple[str, ...], dict[str, str]]:
             raise ValueError(f"--impls: unknown kind {unknown[0]!r}; choose from {', '.join(KINDS)}, comma-separated, "
                              f"or {NONE}")
         asked = True
-    missing = {k: f"the jax backend needs JAX, which is not installed: {JAX_EXTRA}"
-               for k in kinds if KINDS[k][0] == "jax" and importlib.util.find_spec("jax") is None}
+    missing = {k: jax_missing() for k in kinds if KINDS[k][0] == "jax" and jax_missing()}
     if missing and asked:
         raise ValueError(f"--impls {next(iter(missing))}: {next(iter(missing.values()))}")
     return tuple(k for k in kinds if k not in missing), missing

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from . import registry, weightmap
+from .request import jax_missing
 from .settings import Settings
 from .spec import titled
 
@@ -341,10 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         if name not in registry.load(args.variant).fixes:
             parser.error(f"{args.variant} has no fix {name!r}; its fixes: "
                          f"{', '.join(registry.load(args.variant).fixes) or 'none'}")
-    if args.backend == "jax":
-        import importlib.util
-        if importlib.util.find_spec("jax") is None:
-            parser.error("the jax backend needs JAX: pip install -e .[jax]")
+    if args.backend == "jax" and jax_missing():
+        parser.error(jax_missing())
     try:
         tables = check([(n, tuple(sorted(set(args.fix)))) for n in names], args.steps, args.backend,
                        args.data_dir, args.seed)

@@ -23,6 +23,11 @@ BACKENDS = ("tensorflow", "jax")       # Keras 3's backends a Keras run can trai
 JAX_EXTRA = 'pip install -e ".[jax]"'
 
 
+def jax_missing() -> str | None:
+    """Where JAX is not installed, the one line that says how to get it (every command that offers JAX says it)."""
+    return None if importlib.util.find_spec("jax") else f"the jax backend needs JAX, which is not installed: {JAX_EXTRA}"
+
+
 class RequestError(ValueError):
     """A request that cannot run, with a one-line message that says what to give instead."""
 
@@ -127,8 +132,8 @@ def _implementation(kwargs: dict[str, Any]) -> None:
     backend = "tensorflow" if backend is None else backend
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise RequestError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    if backend == "jax" and importlib.util.find_spec("jax") is None:
-        raise RequestError(f"the jax backend needs JAX, which is not installed: {JAX_EXTRA}")
+    if backend == "jax" and jax_missing():
+        raise RequestError(jax_missing())
     if kwargs.get("tensorboard") is not None:
         raise RequestError("tensorboard is written by TF1 runs only: leave it out with impl='keras' (--impl keras)")
     kwargs["impl"], kwargs["backend"] = impl, backend

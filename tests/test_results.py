@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import train
-from rnnmnist import compare, cpu, registry, report, results, twoensembles
+from rnnmnist import compare, cpu, pooling, registry, report, results, twoensembles
 from rnnmnist.curve import BATCH_ACCURACY, BATCH_LOSS, Point
 
 REPO = Path(__file__).resolve().parent.parent
@@ -206,12 +206,11 @@ def test_committed_keras_seeds_agree_with_the_documented_numbers_and_with_the_tf
     assert set(keras) == set(KERAS_EXPECTED), "pin every committed Keras ensemble"
     for (name, era), verdict in KERAS_EXPECTED.items():
         runs, tf1 = keras[(name, era)], groups[(name, (), era, "tf1")]
-        sizes = results.schedule_of(runs[0][1]).sample_sizes()
-        result = compare.ensemble([results.curve_of(r) for _, r in runs], registry.load(name).reference, sizes)
+        curves, result = pooling.compared(name, (), [r for _, r in runs])
         assert len(runs) >= 5 and result.verdict == verdict, (name, len(runs), result.reason)
         assert all(r["provenance"]["implementation"]["backend"] == "tensorflow" for _, r in runs)
-        agreement = twoensembles.against_each_other([results.curve_of(r) for _, r in runs],
-                                                    [results.curve_of(r) for _, r in tf1], sizes)
+        sizes = results.schedule_of(runs[0][1]).sample_sizes()
+        agreement = twoensembles.against_each_other(curves, [results.curve_of(r) for _, r in tf1], sizes)
         assert agreement.verdict == twoensembles.SAME, (name, twoensembles.describe(agreement))
 
 
